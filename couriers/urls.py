@@ -1,0 +1,14 @@
+from django.urls import path
+
+from amperity_sources.placeholder import not_built_yet
+
+app_name = "couriers"
+urlpatterns = [
+    path("add/", not_built_yet, name="add"),
+    path("<int:pk>/", not_built_yet, name="detail"),
+    path("<int:pk>/edit/", not_built_yet, name="edit"),
+    path("<int:pk>/run/", not_built_yet, name="run"),
+    path("<int:pk>/copy/", not_built_yet, name="copy"),
+    path("<int:pk>/delete/", not_built_yet, name="delete"),
+    path("runs/<int:pk>/", not_built_yet, name="run_detail"),
+]
