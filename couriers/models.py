@@ -63,6 +63,8 @@ class CourierRun(models.Model):
     ingest_only = models.BooleanField(default=False)
     skip_missing = models.BooleanField(default=False)
     reload = models.BooleanField(default=False)  # load files even if already loaded
+    # Keep looking for missing required files until then (a courier group's wait).
+    wait_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
