@@ -1,0 +1,234 @@
+"""Courier runs: start, stop, and the moves of a run's status (the one place that moves it)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from notifications.models import Notification
+from notifications.services import notification_post
+
+from ..models import Courier, CourierRun, RunEvent
+
+logger = logging.getLogger(__name__)
+# A run whose worker has not reported for this long is presumed dead (killed, OOM, reboot).
+STALE_AFTER = timedelta(minutes=2)
+MAX_ATTEMPTS = 3
+
+
+class CourierBusy(Exception):
+    """The courier already has an active run."""
+
+
+class RunRequestError(ValueError):
+    """The run request itself is wrong (dates, mode)."""
+
+
+def courier_run_start(
+    *,
+    courier: Courier,
+    mode: str = CourierRun.Mode.DAY,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    ingest_only: bool = False,
+    skip_missing: bool = False,
+    reload: bool = False,
+    started_by: str = "",
+    user=None,
+    wait_until: datetime | None = None,
+    queue: bool = True,
+) -> CourierRun:
+    """Record a run request and queue it for a worker (after the transaction commits)."""
+    start_date, end_date = _check_dates(mode, start_date, end_date)
+    run = CourierRun(
+        courier=courier,
+        mode=mode,
+        start_date=start_date,
+        end_date=end_date,
+        ingest_only=ingest_only,
+        skip_missing=skip_missing,
+        reload=reload,
+        started_by=started_by or (user.get_username() if user else ""),
+        user=user,
+        wait_until=wait_until,
+    )
+    try:
+        with transaction.atomic():
+            run.save()
+    except IntegrityError:
+        active = courier.runs.filter(status__in=CourierRun.ACTIVE_STATUSES).first()
+        since = f", started {timezone.localtime(active.created_at):%H:%M}" if active else ""
+        raise CourierBusy(
+            f'Courier "{courier.name}" is already running (run {active.pk if active else "?"}'
+            f"{since}). Wait for it to finish, or stop it, before starting another run."
+        ) from None
+    run_event(run, "Courier run request: " + run_description(run))
+    _notify(run, Notification.Level.RUNNING, "Queued")
+    if queue:
+        from ..tasks import execute_run
+
+        transaction.on_commit(lambda: execute_run.delay(run.pk))
+    return run
+
+
+def _check_dates(mode, start_date, end_date):
+    if mode == CourierRun.Mode.DAY:
+        if start_date is None:
+            raise RunRequestError("Choose the day to load.")
+        return start_date, start_date + timedelta(days=1)
+    if mode == CourierRun.Mode.PERIOD:
+        if start_date is None or end_date is None:
+            raise RunRequestError("A time period needs a start and an end date.")
+        if end_date <= start_date:
+            raise RunRequestError("The end date is exclusive and must come after the start date.")
+        return start_date, end_date
+    if mode == CourierRun.Mode.ALL:
+        return None, None
+    raise RunRequestError(f"Unknown run mode {mode!r}.")
+
+
+def run_description(run: CourierRun) -> str:
+    if run.mode == CourierRun.Mode.ALL:
+        what = "all available data"
+    elif run.end_date and run.start_date and run.end_date - run.start_date == timedelta(days=1):
+        what = f"data from {run.start_date:%Y-%m-%d}"
+    else:
+        what = f"data from {run.start_date:%Y-%m-%d} up to {run.end_date:%Y-%m-%d} (exclusive)"
+    options = [
+        label
+        for flag, label in (
+            (run.ingest_only, "ingest only"),
+            (run.skip_missing, "skip missing files"),
+            (run.reload, "reload files already loaded"),
+        )
+        if flag
+    ]
+    return what + (f" ({', '.join(options)})" if options else "")
+
+
+def courier_run_stop(*, run: CourierRun) -> bool:
+    """Ask a run to stop; the worker stops between batches and rolls the load back."""
+    moved = CourierRun.objects.filter(
+        pk=run.pk, status__in=[CourierRun.Status.QUEUED, CourierRun.Status.RUNNING]
+    ).update(status=CourierRun.Status.STOPPING)
+    if moved:
+        run_event(run, "Stop requested")
+    return bool(moved)
+
+
+def run_claim(run_id: int) -> CourierRun | None:
+    """Take a run for this worker: queued, or running with a dead worker. None if not ours."""
+    now = timezone.now()
+    claimed = (
+        CourierRun.objects.filter(pk=run_id)
+        .filter(
+            Q(status=CourierRun.Status.QUEUED)
+            | Q(status=CourierRun.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+        )
+        .update(
+            status=CourierRun.Status.RUNNING,
+            heartbeat_at=now,
+            started_at=now,
+            attempts=F("attempts") + 1,
+        )
+    )
+    return CourierRun.objects.select_related("courier").get(pk=run_id) if claimed else None
+
+
+def run_heartbeat(run: CourierRun, **counters) -> str:
+    """Record progress; returns the run's current status (to notice a Stop request)."""
+    counters["heartbeat_at"] = timezone.now()
+    CourierRun.objects.filter(pk=run.pk).update(**counters)
+    for name, value in counters.items():
+        setattr(run, name, value)
+    return CourierRun.objects.values_list("status", flat=True).get(pk=run.pk)
+
+
+def run_event(run: CourierRun, message: str, level: str = RunEvent.Level.INFO) -> None:
+    RunEvent.objects.create(run=run, message=message, level=level)
+    logger.info("courier run %s: %s", run.pk, message)
+
+
+def run_finish(run: CourierRun, status: str, message: str = "", *, warning: bool = False) -> None:
+    """Move a run to its final status and post its notification."""
+    now = timezone.now()
+    CourierRun.objects.filter(pk=run.pk).update(status=status, finished_at=now, error=message)
+    run.status, run.finished_at, run.error = status, now, message
+    if status == CourierRun.Status.SUCCEEDED:
+        line = f"Completed in {duration_words(now - (run.started_at or run.created_at))}"
+        run_event(run, line)
+        level = Notification.Level.WARNING if warning else Notification.Level.COMPLETED
+        _notify(run, level, line + (f"\n{message}" if message else ""))
+    elif status == CourierRun.Status.STOPPED:
+        run_event(run, "Stopped: " + (message or "stopped by request"), RunEvent.Level.WARNING)
+        _notify(run, Notification.Level.WARNING, "Stopped. " + message)
+    else:
+        run_event(run, message, RunEvent.Level.ERROR)
+        _notify(run, Notification.Level.ERROR, message)
+
+
+def runs_watchdog(*, now: datetime | None = None) -> list[int]:
+    """Requeue runs whose worker died; fail them after MAX_ATTEMPTS. Returns the run ids seen."""
+    from ..tasks import execute_run
+
+    now = now or timezone.now()
+    stale = CourierRun.objects.filter(
+        status__in=[CourierRun.Status.RUNNING, CourierRun.Status.STOPPING],
+        heartbeat_at__lt=now - STALE_AFTER,
+    ).select_related("courier")
+    seen = []
+    for run in stale:
+        seen.append(run.pk)
+        if run.status == CourierRun.Status.STOPPING:
+            run_finish(run, CourierRun.Status.STOPPED, "the worker stopped before finishing")
+        elif run.attempts >= MAX_ATTEMPTS:
+            run_finish(
+                run,
+                CourierRun.Status.FAILED,
+                f"The worker running this courier stopped {run.attempts} times without "
+                "finishing (killed or out of memory?). No domain table was changed by the "
+                "unfinished load. Run the courier again, or check the worker's log.",
+            )
+        else:
+            run_event(
+                run,
+                "The worker running this courier stopped without finishing; retrying "
+                f"(attempt {run.attempts + 1} of {MAX_ATTEMPTS}).",
+                RunEvent.Level.WARNING,
+            )
+            execute_run.delay(run.pk)
+    return seen
+
+
+def duration_words(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' * (hours != 1)}")
+    if minutes or hours:
+        parts.append(f"{minutes} minute{'s' * (minutes != 1)}")
+    parts.append(f"{seconds} second{'s' * (seconds != 1)}")
+    return " ".join(parts)
+
+
+def _notify(run: CourierRun, level: str, message: str) -> None:
+    titles = {
+        Notification.Level.RUNNING: "is running",
+        Notification.Level.COMPLETED: "completed",
+        Notification.Level.WARNING: "finished with warnings",
+        Notification.Level.ERROR: "failed",
+    }
+    notification_post(
+        level=level,
+        title=f"Courier {run.courier.name} {titles[level]}",
+        message=message,
+        url=reverse("couriers:run_detail", args=[run.pk]),
+        subject=f"courier-run:{run.pk}",
+    )

@@ -1,0 +1,85 @@
+"""Run Courier dialog, run detail (live), Stop, error log, run history."""
+
+import csv
+
+from django.contrib import messages
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ..charts import run_history_chart
+from ..forms_run import RunCourierForm
+from ..models import Courier, CourierRun
+from ..services.runs import CourierBusy, RunRequestError, courier_run_start, courier_run_stop
+
+
+def run_courier(request, pk: int):
+    courier = get_object_or_404(Courier, pk=pk)
+    form = RunCourierForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = courier_run_start(courier=courier, user=request.user, **form.run_arguments())
+        except (CourierBusy, RunRequestError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("couriers:run_detail", run.pk)
+    status = 409 if form.non_field_errors() else (400 if form.errors else 200)
+    return render(
+        request, "couriers/run_form.html", {"courier": courier, "form": form}, status=status
+    )
+
+
+def run_detail(request, pk: int):
+    run = get_object_or_404(CourierRun.objects.select_related("courier"), pk=pk)
+    context = {
+        "run": run,
+        "events": run.events.all(),
+        "loads": run.loads.select_related("feed__data_source"),
+        "reject_count": run.rejects.count(),
+    }
+    template = "couriers/_run_live.html" if request.htmx else "couriers/run_detail.html"
+    return render(request, template, context)
+
+
+@require_POST
+def run_stop(request, pk: int):
+    run = get_object_or_404(CourierRun, pk=pk)
+    if courier_run_stop(run=run):
+        messages.info(request, "Stopping: the load in progress is rolled back.")
+    else:
+        messages.warning(
+            request, f"Run {run.pk} is {run.get_status_display().lower()}: nothing to stop."
+        )
+    return redirect("couriers:run_detail", run.pk)
+
+
+class _Echo:
+    """A file-like that hands csv.writer's lines back, for streaming."""
+
+    def write(self, value):
+        return value
+
+
+def run_errors_csv(request, pk: int):
+    """The run's rejected rows, streamed as CSV."""
+    run = get_object_or_404(CourierRun, pk=pk)
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(["feed", "file", "row", "field", "value", "reason"])
+        for r in run.rejects.select_related("feed__data_source").iterator():
+            yield writer.writerow([r.feed.table_name, r.file, r.row, r.field, r.value, r.reason])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-errors.csv"'
+    return response
+
+
+def run_history(request, pk: int):
+    courier = get_object_or_404(Courier, pk=pk)
+    runs = list(courier.runs.prefetch_related("loads")[:100])
+    return render(
+        request,
+        "couriers/run_history.html",
+        {"courier": courier, "runs": runs, "chart": run_history_chart(runs)},
+    )
