@@ -14,6 +14,9 @@ class CourierGroup(models.Model):
     alert_after_minutes = models.PositiveIntegerField(
         "alert when runtime exceeds (minutes)", null=True, blank=True
     )
+    # Scheduled times up to this moment are not "missed": set when the group is created,
+    # activated or its schedule changes, so the scheduler never back-fills those times.
+    schedule_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -38,12 +41,18 @@ class GroupMember(models.Model):
     class Meta:
         ordering = ["position", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.courier} in {self.group}"
+
 
 class GroupConstraint(models.Model):
     """Run `group` only after `requires` has succeeded for the same schedule window."""
 
     group = models.ForeignKey(CourierGroup, on_delete=models.CASCADE, related_name="constraints")
     requires = models.ForeignKey(CourierGroup, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.group} after {self.requires}"
 
 
 class GroupRun(models.Model):
@@ -62,6 +71,12 @@ class GroupRun(models.Model):
     trigger = models.CharField(max_length=20, default="schedule")  # schedule | manual
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     message = models.TextField(blank=True)
+    started_by = models.CharField(max_length=200, blank=True)
+    # A manual run's dates (mode day/period/all); a scheduled run derives them from offsets.
+    mode = models.CharField(max_length=16, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)  # exclusive
+    slow_alerted = models.BooleanField(default=False)  # the runtime Warning is posted once
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -73,9 +88,38 @@ class GroupRun(models.Model):
                 fields=["group", "scheduled_for"], name="group_run_once_per_time"
             )
         ]
+        indexes = [
+            # The tick advances every unfinished run: keep that lookup off a full scan.
+            models.Index(
+                fields=["status"],
+                name="group_run_unfinished",
+                condition=models.Q(status__in=["queued", "waiting", "running"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} run {self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.SKIPPED)
 
 
 class GroupRunCourier(models.Model):
+    """One member courier's part in a group run."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        WAITING = "waiting", "Waiting for source data"
+        SUCCEEDED = "succeeded", "Succeeded"
+        MISSING = "missing", "Missing files"
+        FAILED = "failed", "Failed"
+        STOPPED = "stopped", "Stopped"
+        SKIPPED = "skipped", "Not started"
+
+    FINAL = (Status.SUCCEEDED, Status.MISSING, Status.FAILED, Status.STOPPED, Status.SKIPPED)
+
     group_run = models.ForeignKey(GroupRun, on_delete=models.CASCADE, related_name="couriers")
     member = models.ForeignKey(GroupMember, null=True, on_delete=models.SET_NULL)
     courier = models.ForeignKey("couriers.Courier", on_delete=models.CASCADE, related_name="+")
@@ -83,4 +127,11 @@ class GroupRunCourier(models.Model):
         "couriers.CourierRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     waiting_until = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=16, default="queued")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.courier} in {self.group_run}"

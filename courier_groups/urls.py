@@ -1,13 +1,15 @@
 from django.urls import path
 
-from amperity_sources.placeholder import not_built_yet
+from . import views
 
 app_name = "courier_groups"
 urlpatterns = [
-    path("add/", not_built_yet, name="add"),
-    path("<int:pk>/", not_built_yet, name="detail"),
-    path("<int:pk>/edit/", not_built_yet, name="edit"),
-    path("<int:pk>/run/", not_built_yet, name="run"),
-    path("<int:pk>/copy/", not_built_yet, name="copy"),
-    path("<int:pk>/delete/", not_built_yet, name="delete"),
+    path("add/", views.group_add, name="add"),
+    path("cron-preview/", views.cron_preview, name="cron_preview"),
+    path("<int:pk>/", views.group_detail, name="detail"),
+    path("<int:pk>/edit/", views.group_edit, name="edit"),
+    path("<int:pk>/run/", views.group_run, name="run"),
+    path("<int:pk>/copy/", views.group_copy_view, name="copy"),
+    path("<int:pk>/delete/", views.group_delete_view, name="delete"),
+    path("runs/<int:pk>/", views.run_detail, name="run_detail"),
 ]

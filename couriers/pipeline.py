@@ -30,7 +30,7 @@ from feeds.readers import (
 from feeds.services import feed_table_spec
 
 from .landing import archive_members, find_entity_objects, land_object
-from .models import CourierRun, LandedFile, LoadedObject, RunEvent, RunLoad, RunReject
+from .models import Courier, CourierRun, LandedFile, LoadedObject, RunEvent, RunLoad, RunReject
 from .s3 import RangedFile, open_stream
 from .services.runs import run_claim, run_event, run_finish, run_heartbeat
 
@@ -60,6 +60,15 @@ def courier_run_execute(run_id: int) -> str | None:
         run, "Courier run started" + (f" (attempt {run.attempts})" if run.attempts > 1 else "")
     )
     try:
+        if run.courier.kind == Courier.Kind.HEAP:
+            # Heap Connect delivers numbered dumps described by manifests, not dated names.
+            from .heap.runs import heap_run
+
+            warnings = heap_run(run)
+            run_finish(
+                run, CourierRun.Status.SUCCEEDED, "\n".join(warnings), warning=bool(warnings)
+            )
+            return None
         landed = land_files(run)
         if run.ingest_only:
             run_finish(

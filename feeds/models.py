@@ -42,6 +42,8 @@ class Feed(models.Model):
     # {"kind": "upload", "path": ...} or {}.
     sample = models.JSONField(default=dict, blank=True)
     load_sample_on_activation = models.BooleanField(default=False)
+    # The primary key the domain table was built with: a change purges the table.
+    table_primary_key = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     last_loaded_at = models.DateTimeField(null=True, blank=True)

@@ -1,3 +1,14 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+
+from amperity_sources.db import domain_connection
+from feeds import explorer
+from feeds.tags import is_profile_tag
+
 from .models import Feed
 
 
@@ -7,3 +18,39 @@ def feeds_for_sources_page():
 
 def domain_tables_for_sources_page():
     return Feed.objects.filter(status=Feed.Status.ACTIVE).select_related("data_source")
+
+
+def feed_get(pk: str) -> Feed:
+    return get_object_or_404(Feed.objects.select_related("data_source"), pk=pk)
+
+
+def record_type(feed: Feed) -> str:
+    """"Customer profile" when the feed goes to Stitch or carries PII tags; else "Other"."""
+    if feed.stitch or any(is_profile_tag(f.semantic_tag) for f in feed.fields.all()):
+        return "Customer profile"
+    return "Other"
+
+
+@dataclass
+class DomainTable:
+    feed: Feed
+    rows: int
+    estimated: bool
+    record_type: str
+    exists: bool
+
+
+def explorer_tables() -> list[DomainTable]:
+    """Active feeds' tables with row counts (estimated for big tables) and record types."""
+    feeds = list(domain_tables_for_sources_page().prefetch_related("fields"))
+    out = []
+    with domain_connection(autocommit=True) as conn:
+        for feed in feeds:
+            exists = bool(explorer.table_columns(conn, settings.DOMAIN_SCHEMA, feed.table_name))
+            rows, estimated = (
+                explorer.row_count(conn, settings.DOMAIN_SCHEMA, feed.table_name)
+                if exists
+                else (0, False)
+            )
+            out.append(DomainTable(feed, rows, estimated, record_type(feed), exists))
+    return out

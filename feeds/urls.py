@@ -1,15 +1,15 @@
 from django.urls import path
 
-from amperity_sources.placeholder import not_built_yet
+from . import views
 
 app_name = "feeds"
 urlpatterns = [
-    path("add/", not_built_yet, name="add"),
-    path("<str:pk>/edit/", not_built_yet, name="edit"),
-    path("<str:pk>/copy/", not_built_yet, name="copy"),
-    path("<str:pk>/load/", not_built_yet, name="load"),
-    path("<str:pk>/truncate/", not_built_yet, name="truncate"),
-    path("<str:pk>/delete/", not_built_yet, name="delete"),
-    path("explorer/", not_built_yet, name="explorer"),
-    path("explorer/<str:pk>/", not_built_yet, name="table"),
+    path("add/", views.feed_add, name="add"),
+    path("<str:pk>/edit/", views.feed_edit, name="edit"),
+    path("<str:pk>/copy/", views.feed_copy_view, name="copy"),
+    path("<str:pk>/load/", views.feed_load, name="load"),
+    path("<str:pk>/truncate/", views.feed_truncate_view, name="truncate"),
+    path("<str:pk>/delete/", views.feed_delete_view, name="delete"),
+    path("explorer/", views.explorer_index, name="explorer"),
+    path("explorer/<str:pk>/", views.explorer_table, name="table"),
 ]

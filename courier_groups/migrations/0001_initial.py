@@ -5,86 +5,201 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('couriers', '0001_initial'),
+        ("couriers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CourierGroup',
+            name="CourierGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('cron', models.CharField(max_length=100, verbose_name='schedule')),
-                ('timezone', models.CharField(default='UTC', max_length=64)),
-                ('use_timezone_for_dates', models.BooleanField(default=True, verbose_name='use this time zone for file date ranges')),
-                ('active', models.BooleanField(default=True)),
-                ('alert_after_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='alert when runtime exceeds (minutes)')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("cron", models.CharField(max_length=100, verbose_name="schedule")),
+                ("timezone", models.CharField(default="UTC", max_length=64)),
+                (
+                    "use_timezone_for_dates",
+                    models.BooleanField(
+                        default=True, verbose_name="use this time zone for file date ranges"
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "alert_after_minutes",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="alert when runtime exceeds (minutes)"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='GroupConstraint',
+            name="GroupConstraint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='constraints', to='courier_groups.couriergroup')),
-                ('requires', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='courier_groups.couriergroup')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="constraints",
+                        to="courier_groups.couriergroup",
+                    ),
+                ),
+                (
+                    "requires",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="courier_groups.couriergroup",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='GroupMember',
+            name="GroupMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('wait_minutes', models.PositiveIntegerField(default=0)),
-                ('offset_minutes', models.PositiveIntegerField(default=0)),
-                ('notify_when_missing', models.BooleanField(default=True)),
-                ('stop_when_missing', models.BooleanField(default=False)),
-                ('courier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='group_memberships', to='couriers.courier')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='courier_groups.couriergroup')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("wait_minutes", models.PositiveIntegerField(default=0)),
+                ("offset_minutes", models.PositiveIntegerField(default=0)),
+                ("notify_when_missing", models.BooleanField(default=True)),
+                ("stop_when_missing", models.BooleanField(default=False)),
+                (
+                    "courier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="group_memberships",
+                        to="couriers.courier",
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="courier_groups.couriergroup",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='GroupRun',
+            name="GroupRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scheduled_for', models.DateTimeField(blank=True, null=True)),
-                ('trigger', models.CharField(default='schedule', max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('waiting', 'Waiting'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='queued', max_length=16)),
-                ('message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='courier_groups.couriergroup')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scheduled_for", models.DateTimeField(blank=True, null=True)),
+                ("trigger", models.CharField(default="schedule", max_length=20)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("waiting", "Waiting"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="courier_groups.couriergroup",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='GroupRunCourier',
+            name="GroupRunCourier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('waiting_until', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(default='queued', max_length=16)),
-                ('courier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='couriers.courier')),
-                ('courier_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='couriers.courierrun')),
-                ('group_run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='couriers', to='courier_groups.grouprun')),
-                ('member', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to='courier_groups.groupmember')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("waiting_until", models.DateTimeField(blank=True, null=True)),
+                ("status", models.CharField(default="queued", max_length=16)),
+                (
+                    "courier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="couriers.courier",
+                    ),
+                ),
+                (
+                    "courier_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="couriers.courierrun",
+                    ),
+                ),
+                (
+                    "group_run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="couriers",
+                        to="courier_groups.grouprun",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="courier_groups.groupmember",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='grouprun',
-            constraint=models.UniqueConstraint(fields=('group', 'scheduled_for'), name='group_run_once_per_time'),
+            model_name="grouprun",
+            constraint=models.UniqueConstraint(
+                fields=("group", "scheduled_for"), name="group_run_once_per_time"
+            ),
         ),
     ]
