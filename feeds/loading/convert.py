@@ -1,0 +1,267 @@
+"""Convert incoming Arrow columns to the feed's field types, in bulk, finding the bad rows.
+
+The fast path is one vectorised Arrow cast per column per batch. Only when that fails for a
+column does the column go through the slow path: a vectorised format check (regex) marks the
+values that cannot possibly convert, and the remaining failures (month 13, integer overflow,
+too many decimal places) are located by bisection with the same converter, so a value converts
+the same way whatever batch it sits in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .spec import FieldSpec
+
+Converter = Callable[[pa.Array], pa.Array]
+
+TS_UTC = pa.timestamp("us", tz="UTC")
+TS_NAIVE = pa.timestamp("us")
+MIN_DATE = np.datetime64("0001-01-01", "D")
+MAX_DATE = np.datetime64("9999-12-31", "D")
+
+TRUE_WORDS = pa.array(["true", "t", "yes", "y", "1"])
+FALSE_WORDS = pa.array(["false", "f", "no", "n", "0"])
+
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)"
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_TIME = r"[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+_ZONE = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
+FORMATS = {  # RE2 patterns: a value not matching can never convert
+    "integer": r"^[+-]?\d+$",
+    "float": rf"^(?:{_NUMBER}(?:[eE][+-]?\d+)?|[+-]?(?i:nan|inf|infinity))$",
+    "decimal": rf"^{_NUMBER}(?:[eE][+-]?\d{{1,3}})?$",
+    "date": rf"^{_DATE}(?:{_TIME}{_ZONE}?)?$",
+    "datetime": rf"^{_DATE}(?:{_TIME}{_ZONE}?)?$",
+}
+ZONE_SUFFIX = rf"\d{_ZONE}$"  # a time followed by a zone; "2024-01-02" alone has none
+
+REASONS = {
+    "boolean": "is not a boolean (true/false, yes/no, 1/0)",
+    "date": "is not a date (YYYY-MM-DD)",
+    "datetime": "is not a datetime (YYYY-MM-DD hh:mm:ss, optional zone)",
+    "float": "is not a number",
+    "integer": "is not a 64-bit integer",
+    "string": "is not text",
+}
+MISSING_REQUIRED = "required value is missing"
+MISSING_KEY = "primary key value is missing"
+NUL_IN_TEXT = "contains a NUL character, which Postgres cannot store"
+OUT_OF_RANGE = "is out of range (years 0001-9999)"
+MAX_VALUE_CHARS = 200
+
+
+def reason_for(f: FieldSpec) -> str:
+    if f.type == "decimal":
+        if f.precision is None:
+            return "is not a decimal number"
+        return f"does not fit decimal({f.precision},{f.scale or 0})"
+    return REASONS[f.type]
+
+
+def is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def blank_to_null(arr: pa.Array) -> pa.Array:
+    """Trim whitespace; an empty value becomes null."""
+    trimmed = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+
+
+def _datetime_from_text(s: pa.Array) -> pa.Array:
+    """ISO datetimes with or without T, with or without zone; no zone means UTC."""
+    attempts = [lambda: pc.cast(s, TS_UTC), lambda: pc.cast(pc.cast(s, TS_NAIVE), TS_UTC)]
+    first = pc.drop_null(s.slice(0, 64))
+    if len(first) and not re.search(ZONE_SUFFIX, first[0].as_py()):
+        attempts.reverse()  # try the likelier form first: a failed cast is not free
+    for attempt in attempts:
+        try:
+            return attempt()
+        except pa.ArrowInvalid:
+            pass
+    zoned = pc.fill_null(pc.match_substring_regex(s, ZONE_SUFFIX), False)
+    if not pc.any(zoned).as_py():
+        raise pa.ArrowInvalid("not a datetime")
+    null = pa.scalar(None, s.type)
+    with_zone = pc.cast(pc.if_else(zoned, s, null), TS_UTC)
+    without = pc.cast(pc.cast(pc.if_else(zoned, null, s), TS_NAIVE), TS_UTC)
+    return pc.if_else(zoned, with_zone, without)
+
+
+def _date_from_text(s: pa.Array) -> pa.Array:
+    """ISO dates; a datetime is accepted and its (local) date part kept."""
+    try:
+        return pc.cast(s, pa.date32())
+    except pa.ArrowInvalid:
+        pass
+    longer = pc.fill_null(pc.greater(pc.utf8_length(s), 10), False)
+    if not pc.any(longer).as_py():
+        raise pa.ArrowInvalid("not a date")
+    _datetime_from_text(pc.if_else(longer, s, pa.scalar(None, s.type)))  # validates the time part
+    return pc.cast(pc.utf8_slice_codeunits(s, 0, 10), pa.date32())
+
+
+def _cast_to(target: pa.DataType) -> Converter:
+    opts = pc.CastOptions(target, allow_time_truncate=True)
+    return lambda a: pc.cast(a, options=opts)
+
+
+@dataclass
+class ColumnPlan:
+    """How one field's incoming column becomes its staging column."""
+
+    field: FieldSpec
+    index: int
+    key: bool  # part of the primary key
+    target: pa.DataType
+
+    @property
+    def required(self) -> bool:
+        return self.key or self.field.required
+
+    def convert(self, arr: pa.Array | None, n: int) -> tuple[pa.Array, dict[int, str]]:
+        """Return the converted column and {row index: reason} for values that are bad."""
+        bad: dict[int, str] = {}
+        if arr is None:  # column missing from the file: all nulls
+            out = pa.nulls(n, self.target)
+        else:
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+            if pa.types.is_dictionary(arr.type):
+                arr = arr.dictionary_decode()
+            out = self._convert_values(arr, bad)
+        self._check_range(out, bad)
+        if self.required:
+            missing = pc.is_null(out)
+            if self.field.type == "string":
+                missing = pc.or_(missing, pc.equal(out, ""))
+            missing = pc.fill_null(missing, True)
+            if pc.any(missing).as_py():
+                reason = MISSING_KEY if self.key else MISSING_REQUIRED
+                for i in np.flatnonzero(missing.to_numpy(zero_copy_only=False)):
+                    bad.setdefault(int(i), reason)
+        return out, bad
+
+    def _convert_values(self, arr: pa.Array, bad: dict[int, str]) -> pa.Array:
+        ftype = self.field.type
+        reason = reason_for(self.field)
+        text = is_text(arr.type)
+        if ftype == "string":
+            out = arr if text else _bisect(arr, _cast_to(pa.string()), pa.string(), bad, reason)
+            has_nul = pc.fill_null(pc.match_substring(out, "\x00"), False)
+            if pc.any(has_nul).as_py():
+                for i in np.flatnonzero(has_nul.to_numpy(zero_copy_only=False)):
+                    bad.setdefault(int(i), NUL_IN_TEXT)
+            return out
+        if not text:  # typed input (Avro/Parquet): a plain cast, bisected on failure
+            if ftype == "decimal" and self.field.precision is None:
+                arr = _bisect(arr, _cast_to(pa.string()), pa.string(), bad, reason)
+                return self._text_to_target(blank_to_null(arr), bad, reason)
+            return _bisect(arr, _cast_to(self.target), self.target, bad, reason)
+        return self._text_to_target(blank_to_null(arr), bad, reason)
+
+    def _text_to_target(self, s: pa.Array, bad: dict[int, str], reason: str) -> pa.Array:
+        ftype = self.field.type
+        if ftype == "boolean":
+            lower = pc.utf8_lower(s)
+            is_true = pc.is_in(lower, value_set=TRUE_WORDS)
+            is_false = pc.is_in(lower, value_set=FALSE_WORDS)
+            wrong = pc.and_(pc.is_valid(s), pc.invert(pc.or_(is_true, is_false)))
+            if pc.any(wrong).as_py():
+                self._reject_where(wrong, reason, bad)
+            return pc.if_else(
+                is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_()))
+            )
+        if ftype == "decimal" and self.field.precision is None:
+            # Unconstrained numeric: Postgres parses the text; make sure it will.
+            ok = pc.match_substring_regex(s, FORMATS["decimal"])
+            wrong = pc.fill_null(pc.invert(ok), False)
+            if pc.any(wrong).as_py():
+                self._reject_where(wrong, reason, bad)
+                s = pc.if_else(wrong, pa.scalar(None, s.type), s)
+            return s
+        if ftype == "datetime":
+            conv: Converter = _datetime_from_text
+        elif ftype == "date":
+            conv = _date_from_text
+        else:
+            conv = _cast_to(self.target)
+        try:
+            return conv(s)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        # Slow path: drop the values whose format is wrong in bulk, bisect what is left.
+        wrong = pc.fill_null(pc.invert(pc.match_substring_regex(s, FORMATS[ftype])), False)
+        if pc.any(wrong).as_py():
+            self._reject_where(wrong, reason, bad)
+            s = pc.if_else(wrong, pa.scalar(None, s.type), s)
+        return _bisect(s, conv, self.target, bad, reason)
+
+    @staticmethod
+    def _reject_where(mask: pa.Array, reason: str, bad: dict[int, str]) -> None:
+        for i in np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False)):
+            bad.setdefault(int(i), reason)
+
+    def _check_range(self, out: pa.Array, bad: dict[int, str]) -> None:
+        if self.field.type not in ("date", "datetime"):
+            return
+        days = pc.cast(out, pa.date32()) if self.field.type == "datetime" else out
+        bounds = pc.min_max(days)
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        if low is None or (
+            MIN_DATE <= np.datetime64(low, "D") and np.datetime64(high, "D") <= MAX_DATE
+        ):
+            return
+        values = days.to_numpy(zero_copy_only=False)
+        if values.dtype != np.dtype("datetime64[D]"):
+            values = values.astype("datetime64[D]")
+        wrong = (values < MIN_DATE) | (values > MAX_DATE)  # NaT compares False
+        for i in np.flatnonzero(wrong):
+            bad.setdefault(int(i), OUT_OF_RANGE)
+
+
+def _bisect(
+    arr: pa.Array, conv: Converter, target: pa.DataType, bad: dict[int, str], reason: str
+) -> pa.Array:
+    """conv(arr), with values conv cannot convert found by bisection and made null."""
+    try:
+        return conv(arr)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    pieces: list[pa.Array] = []
+
+    def walk(offset: int, length: int) -> None:
+        part = arr.slice(offset, length)
+        try:
+            pieces.append(conv(part))
+            return
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        if length == 1:
+            bad.setdefault(offset, reason)
+            pieces.append(pa.nulls(1, target))
+            return
+        half = length // 2
+        walk(offset, half)
+        walk(offset + half, length - half)
+
+    walk(0, len(arr))
+    return pa.concat_arrays([p.cast(target) if p.type != target else p for p in pieces])
+
+
+def shown_value(arr: pa.Array | None, i: int) -> str | None:
+    """The incoming value of row i as text for a reject message, or None when missing."""
+    if arr is None:
+        return None
+    value = arr[i].as_py()
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
