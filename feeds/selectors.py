@@ -25,7 +25,7 @@ def feed_get(pk: str) -> Feed:
 
 
 def record_type(feed: Feed) -> str:
-    """"Customer profile" when the feed goes to Stitch or carries PII tags; else "Other"."""
+    """The record type: customer profile (Stitch or PII tags), else other."""
     if feed.stitch or any(is_profile_tag(f.semantic_tag) for f in feed.fields.all()):
         return "Customer profile"
     return "Other"

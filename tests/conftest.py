@@ -114,6 +114,12 @@ def wait_until(predicate, timeout: float = 60, interval: float = 0.3, message: s
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing():
+    """Real logins, without paying for a production-strength hash in every test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def analyst(django_user_model):
     return django_user_model.objects.create_user("analyst", password=PASSWORD)

@@ -1,12 +1,17 @@
-"""load(): stream files into a staging table, de-duplicate, merge into the domain table.
+"""load(): stream files into Postgres with COPY, de-duplicate, merge into the domain table.
 
 One transaction per call:
   1. ensure the table (create / add columns) and take a per-table advisory lock;
-  2. COPY every good row, converted batch by batch, into a TEMP staging table as CSV
-     (Arrow writes the CSV, so there is no per-row Python), with a sequence number;
-  3. check the error threshold;
-  4. (truncate=True) TRUNCATE the table -- late, so readers are blocked only for the merge;
-  5. INSERT the latest row per "_pk" ... ON CONFLICT ("_pk") DO UPDATE.
+  2. read ahead (prefetch.py: decoding runs in a thread) and convert batch by batch; COPY every
+     good row (binary via pgpq, or CSV: encode.py) with no per-row Python:
+       - truncate=True on a plain table (swap.py): straight into a fresh index-free copy of
+         the table, "_pk" computed in Arrow (keys.py);
+       - otherwise into a TEMP staging table, with a sequence number;
+  3. check the stop request and the error threshold;
+  4. truncate=True, swapped: de-duplicate only if the primary key build finds duplicates,
+     then DROP the old table and RENAME the new one in;
+     otherwise: (truncate=True) TRUNCATE late, so readers are blocked only for the merge, then
+     INSERT the latest row per "_pk" ... ON CONFLICT ("_pk") DO UPDATE.
 Any exception, a threshold breach, a stop request or a killed process leaves the table as it was.
 """
 
@@ -19,12 +24,14 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from .convert import TS_NAIVE, ColumnPlan, shown_value
+from .convert import ColumnPlan, shown_value
 from .ddl import ensure_table, lock_table_name, qualified
+from .encode import CopyEncoder
+from .keys import client_pk_supported, pk_array
+from .prefetch import prefetched
 from .spec import (
     LOADED_AT_COLUMN,
     MAX_KEPT_REJECTS,
@@ -38,10 +45,16 @@ from .spec import (
     SourceFile,
     TableSpec,
 )
+from .swap import can_swap, create_shadow, finish_swap
 
 MAX_ROWS_PER_CHUNK = 65_536  # bigger batches are converted in slices to bound memory
-CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, batch_size=8192)
 SEQ = "_seq"
+SESSION_SETTINGS = (  # constants only
+    "TimeZone TO 'UTC'",
+    "DateStyle TO 'ISO, YMD'",
+    "work_mem TO '256MB'",
+    "maintenance_work_mem TO '256MB'",  # the primary key build of a swapped table
+)
 
 
 def _never() -> bool:
@@ -64,13 +77,28 @@ def load(
         ColumnPlan(field=f, index=i, key=f.name in spec.primary_key, target=f.arrow_type())
         for i, f in enumerate(spec.fields)
     ]
-    stage = sql.Identifier(f"_stage_{uuid.uuid4().hex}")
-    staged = 0  # rows written to the staging table
+    targets = [pa.field(f"c{p.index}", p.target) for p in plans]
     with conn.transaction():
         result.table_changes = ensure_table(conn, spec)
         lock_table_name(conn, spec.schema, spec.table)
-        for setting in ("TimeZone TO 'UTC'", "DateStyle TO 'ISO, YMD'", "work_mem TO '256MB'"):
-            conn.execute(sql.SQL("SET LOCAL " + setting))  # constants only
+        for setting in SESSION_SETTINGS:
+            conn.execute(sql.SQL("SET LOCAL " + setting))
+        batches = _converted(spec, plans, files, result, should_stop, on_progress)
+        if truncate and client_pk_supported(spec) and can_swap(conn, spec):
+            shadow = create_shadow(conn, spec)
+            columns = [sql.Identifier(p.field.name) for p in plans] + [sql.Identifier(PK_COLUMN)]
+            staged = _copy(
+                conn,
+                qualified(spec.schema, shadow),
+                columns,
+                pa.schema([*targets, pa.field(PK_COLUMN, pa.string())]),
+                (_with_pk(spec, plans, table) for table in batches),
+            )
+            _check(spec, result, should_stop)
+            result.duplicates = finish_swap(conn, spec, shadow)
+            result.inserted = staged - result.duplicates
+            return result
+        stage = sql.Identifier(f"_stage_{uuid.uuid4().hex}")
         conn.execute(
             sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
                 stage,
@@ -80,25 +108,57 @@ def load(
                 ),
             )
         )
-        copy_stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-            stage, sql.SQL(", ").join([sql.Identifier(SEQ)] + [_c(p) for p in plans])
+        staged = _copy(
+            conn,
+            stage,
+            [sql.Identifier(SEQ)] + [_c(p) for p in plans],
+            pa.schema([pa.field(SEQ, pa.int64()), *targets]),
+            batches,
         )
-        with conn.cursor() as cur, cur.copy(copy_stmt, writer=_writer(cur)) as copy:
-            for table in _converted(spec, plans, files, result, should_stop, on_progress):
-                staged += table.num_rows
-                if table.num_rows:
-                    sink = pa.BufferOutputStream()
-                    pa_csv.write_csv(table, sink, CSV_OPTIONS)
-                    copy.write(memoryview(sink.getvalue()))
-        if should_stop():
-            raise LoadStopped(_stopped_message(result), result)
-        if result.rejected * 100 > spec.error_threshold * result.rows_read:
-            raise LoadRejected(_rejected_message(spec, result), result)
+        _check(spec, result, should_stop)
         if truncate:
             conn.execute(sql.SQL("TRUNCATE {}").format(qualified(spec.schema, spec.table)))
         _merge(conn, spec, plans, stage, result, staged=staged, truncate=truncate)
         conn.execute(sql.SQL("DROP TABLE {}").format(stage))
     return result
+
+
+def _check(spec: TableSpec, result: LoadResult, should_stop: Callable[[], bool]) -> None:
+    if should_stop():
+        raise LoadStopped(_stopped_message(result), result)
+    if result.rejected * 100 > spec.error_threshold * result.rows_read:
+        raise LoadRejected(_rejected_message(spec, result), result)
+
+
+def _copy(
+    conn: psycopg.Connection,
+    dest: sql.Composable,
+    columns: list[sql.Identifier],
+    schema: pa.Schema,
+    tables: Iterable[pa.Table],
+) -> int:
+    """COPY the tables' rows into ``dest``; returns the number of rows sent."""
+    encoder = CopyEncoder(schema)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN {}").format(
+        dest, sql.SQL(", ").join(columns), encoder.options()
+    )
+    sent = 0
+    with conn.cursor() as cur, cur.copy(statement, writer=_writer(cur)) as copy:
+        copy.write(encoder.header())
+        for table in tables:
+            if table.num_rows:
+                sent += table.num_rows
+                copy.write(encoder.encode(table))
+        copy.write(encoder.trailer())
+    return sent
+
+
+def _with_pk(spec: TableSpec, plans: list[ColumnPlan], table: pa.Table) -> pa.Table:
+    """(_seq, c0, c1, ...) -> (c0, c1, ..., _pk) for a COPY straight into the table."""
+    by_name = {p.field.name: table.column(f"c{p.index}") for p in plans}
+    pk = pk_array(spec, {name: col.combine_chunks() for name, col in by_name.items()
+                         if name in spec.primary_key})  # fmt: skip
+    return table.drop_columns([SEQ]).append_column(PK_COLUMN, pa.chunked_array([pk]))
 
 
 def _writer(cur: psycopg.Cursor) -> QueuedLibpqWriter:
@@ -136,7 +196,7 @@ def _converted(
     for source in files:
         result.files += 1
         file_row = 0  # rows of this file seen so far
-        for batch in _chunks(source.iter_batches()):
+        for batch in _chunks(prefetched(source.iter_batches())):
             if should_stop():
                 raise LoadStopped(_stopped_message(result), result)
             n = batch.num_rows
@@ -151,16 +211,10 @@ def _converted(
                 arr = batch.column(idx) if idx is not None else None
                 raw.append(arr)
                 out, bad = plan.convert(arr, n)
-                columns.append(out)
+                columns.append(out if out.type == plan.target else out.cast(plan.target))
                 for row, reason in bad.items():
                     bad_rows.setdefault(row, []).append((plan.index, reason))
             seqs = np.arange(seq, seq + n, dtype=np.int64)
-            # Timestamps go out naive (UTC wall time; the session's TimeZone is UTC): Arrow
-            # formats zoned timestamps many times slower.
-            columns = [
-                c.view(TS_NAIVE) if pa.types.is_timestamp(c.type) and c.type.tz else c
-                for c in columns
-            ]
             table = pa.Table.from_arrays([pa.array(seqs)] + columns, names=names)
             if bad_rows:
                 _record_rejects(source.name, file_row, plans, raw, bad_rows, result)

@@ -1,0 +1,54 @@
+"""Add Feed: data source, name, sample file -> a draft feed in the Feed Editor."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+
+from feeds.forms import AddFeedForm
+from feeds.samples import find_sample, sample_files, upload_sample
+from feeds.services import FeedError, feed_create
+
+
+def _preselected(request) -> dict:
+    """?courier=<id>&key=<s3 key>: the landed file to preselect, if it is listed."""
+    courier, key = request.GET.get("courier"), request.GET.get("key")
+    if not courier or not key:
+        return {}
+    for ref in sample_files("landed"):
+        if str(ref.get("courier")) == courier and ref.get("key") == key:
+            return {"sample": "landed", "landed_file": str(ref["id"])}
+    messages.warning(request, f"The landed file {key} was not found; choose a sample file below.")
+    return {}
+
+
+def feed_add(request):
+    if request.method == "POST":
+        form = AddFeedForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            sample: dict = {}
+            if data["sample"] == "upload":
+                upload = data["sample_file"]
+                sample = upload_sample(stream=upload, name=upload.name)
+            elif data["sample"] == "landed":
+                sample = find_sample("landed", data["landed_file"]) or {}
+                if not sample:
+                    form.add_error("landed_file", "That landed file no longer exists.")
+            if not form.errors:
+                try:
+                    feed = feed_create(
+                        data_source_name=data["data_source_name"],
+                        name=data["name"],
+                        sample=sample,
+                        file_settings={},
+                        load_sample_on_activation=data["load_sample_on_activation"],
+                    )
+                except FeedError as exc:
+                    form.add_error("sample_file" if sample else "name", str(exc))
+                else:
+                    messages.success(request, f"Feed {feed.table_name} created ({feed.pk}).")
+                    return redirect("feeds:edit", pk=feed.pk)
+        return render(request, "feeds/add.html", {"form": form}, status=400)
+    initial = {"load_sample_on_activation": True, **_preselected(request)}
+    return render(request, "feeds/add.html", {"form": AddFeedForm(initial=initial)})

@@ -1,0 +1,103 @@
+"""Data Explorer: the list of domain tables, and one table page by page (keyset)."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+
+from amperity_sources.db import domain_connection
+from feeds import explorer
+from feeds.forms import ExplorerFilterForm
+from feeds.selectors import explorer_tables, feed_get, record_type
+
+
+def explorer_index(request):
+    return render(request, "feeds/explorer.html", {"tables": explorer_tables()})
+
+
+def _filters(data: dict) -> list[explorer.Filter]:
+    column, op = data.get("column"), data.get("op") or "="
+    if not column or (op != "empty" and data.get("value", "") == ""):
+        return []
+    return [explorer.Filter(column, op, data.get("value", ""))]
+
+
+def explorer_table(request, pk: str):
+    feed = feed_get(pk)
+    schema, table = settings.DOMAIN_SCHEMA, feed.table_name
+    conn = domain_connection(autocommit=True)
+    streaming = False
+    try:
+        columns = explorer.table_columns(conn, schema, table)
+        names = [c for c, _ in columns]
+        form = ExplorerFilterForm(request.GET, columns=names)
+        context = {"feed": feed, "form": form, "columns": columns, "error": ""}
+        if not columns:
+            context["error"] = f"The table {table} does not exist yet: activate the feed."
+            return render(request, "feeds/table.html", context, status=404)
+        if not form.is_valid():
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+            context["error"] = f"Check the filter and sort: {problems}"
+            return render(request, "feeds/table.html", context, status=400)
+        data = form.cleaned_data
+        query = {
+            "sort": data["sort"] or explorer.PK,
+            "descending": data["desc"],
+            "filters": _filters(data),
+        }
+        try:
+            if request.GET.get("format") == "csv":
+                body = explorer.stream_csv(conn, schema, table, **query)
+                streaming = True
+                response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
+                filename = re.sub(r"[^A-Za-z0-9_.-]+", "_", table) + ".csv"
+                response["Content-Disposition"] = f'attachment; filename="{filename}"'
+                return response
+            page = explorer.fetch_page(conn, schema, table, after=data["after"] or None, **query)
+        except explorer.ExplorerError as exc:
+            context["error"] = str(exc)
+            return render(request, "feeds/table.html", context, status=400)
+        rows, estimated = explorer.row_count(conn, schema, table)
+    finally:
+        if not streaming:
+            conn.close()
+    if explorer.PK in page.columns:  # a compound key's parts are joined by U+001F: show them
+        i = page.columns.index(explorer.PK)
+        page.rows = [(*r[:i], (r[i] or "").replace("\x1f", " · "), *r[i + 1 :]) for r in page.rows]
+    tags = {f.name: f.semantic_tag for f in feed.fields.all()}
+    base = request.GET.copy()
+    for key in ("after", "page", "format"):
+        base.pop(key, None)
+    header = []
+    for c, t in columns:
+        link = base.copy()
+        link["sort"] = c
+        link.pop("desc", None)
+        if page.sort == c and not page.descending:
+            link["desc"] = "on"  # a second click sorts descending
+        header.append((c, t, tags.get(c, ""), link.urlencode()))
+    page_no = data["page"] or 1
+    next_query = base.copy()
+    if page.next_after:
+        next_query["after"] = page.next_after
+        next_query["page"] = str(page_no + 1)
+    csv_query = base.copy()
+    csv_query["format"] = "csv"
+    context.update(
+        {
+            "page": page,
+            "page_no": page_no,
+            "header": header,
+            "row_count": rows,
+            "estimated": estimated,
+            "record_type": record_type(feed),
+            "operators": explorer.OPERATORS,
+            "next_query": next_query.urlencode() if page.next_after else "",
+            "csv_query": csv_query.urlencode(),
+            "first_query": base.urlencode(),
+        }
+    )
+    return render(request, "feeds/table.html", context)
