@@ -1,12 +1,12 @@
 from django.urls import path
 
-from amperity_sources.placeholder import not_built_yet
+from . import views
 
 app_name = "credentials"
 urlpatterns = [
-    path("", not_built_yet, name="list"),
-    path("add/", not_built_yet, name="add"),
-    path("<int:pk>/edit/", not_built_yet, name="edit"),
-    path("<int:pk>/test/", not_built_yet, name="test"),
-    path("<int:pk>/delete/", not_built_yet, name="delete"),
+    path("", views.list_view, name="list"),
+    path("add/", views.add_view, name="add"),
+    path("<int:pk>/edit/", views.edit_view, name="edit"),
+    path("<int:pk>/test/", views.test_view, name="test"),
+    path("<int:pk>/delete/", views.delete_view, name="delete"),
 ]
