@@ -65,6 +65,8 @@ class CourierRun(models.Model):
     reload = models.BooleanField(default=False)  # load files even if already loaded
     # Keep looking for missing required files until then (a courier group's wait).
     wait_until = models.DateTimeField(null=True, blank=True)
+    # A courier group's offset: a file dated on any day of the range satisfies an entity.
+    any_day = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -189,3 +191,26 @@ class RunReject(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class HeapDump(models.Model):
+    """A Heap Connect dump (one manifest) a Heap courier has loaded: each is loaded once."""
+
+    courier = models.ForeignKey(Courier, on_delete=models.CASCADE, related_name="heap_dumps")
+    dump_id = models.BigIntegerField()
+    manifest_key = models.CharField(max_length=1024)
+    run = models.ForeignKey(
+        CourierRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="heap_dumps"
+    )
+    # {table: {"columns": [...], "incremental": bool, "files": n}} as the manifest said.
+    tables = models.JSONField(default=dict, blank=True)
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-dump_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["courier", "dump_id"], name="heap_dump_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.courier} dump {self.dump_id}"

@@ -1,17 +1,17 @@
 """Celery tasks: thin wrappers that take ids and call services."""
 
 from celery import shared_task
+from django.conf import settings
 
 from .pipeline import courier_run_execute
 from .services.runs import runs_watchdog
 
-WAIT_RETRY_SECONDS = 60
 
 
 @shared_task(name="couriers.execute_run", bind=True, max_retries=None, acks_late=True)
 def execute_run(self, run_id: int) -> None:
     if courier_run_execute(run_id) == "wait":
-        raise self.retry(countdown=WAIT_RETRY_SECONDS)
+        raise self.retry(countdown=settings.SOURCES_WAIT_RETRY_SECONDS)
 
 
 @shared_task(name="couriers.watchdog")

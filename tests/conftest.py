@@ -78,7 +78,12 @@ def _test_database_url() -> str:
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real `celery worker` process, connected to the test database and broker."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = dict(os.environ, DATABASE_URL=_test_database_url(), PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        DATABASE_URL=_test_database_url(),
+        PYTHONUNBUFFERED="1",
+        SOURCES_WAIT_RETRY_SECONDS="2",  # runs waiting for late files look again quickly
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "amperity_sources", "worker",
          "-l", "info", "--concurrency", "2", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],

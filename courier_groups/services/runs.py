@@ -216,6 +216,7 @@ def _start_pending(run: GroupRun, now: datetime) -> None:
                 end_date=end,
                 started_by=f"courier group {run.group.name}",
                 wait_until=wait_until,
+                any_day=True,  # the offset: a file dated on any day of the window will do
             )
         except CourierBusy as busy:
             part.message = f"Waiting for the courier to be free: {busy}"

@@ -41,6 +41,7 @@ def courier_run_start(
     started_by: str = "",
     user=None,
     wait_until: datetime | None = None,
+    any_day: bool = False,
     queue: bool = True,
 ) -> CourierRun:
     """Record a run request and queue it for a worker (after the transaction commits)."""
@@ -56,6 +57,7 @@ def courier_run_start(
         started_by=started_by or (user.get_username() if user else ""),
         user=user,
         wait_until=wait_until,
+        any_day=any_day,
     )
     try:
         with transaction.atomic():

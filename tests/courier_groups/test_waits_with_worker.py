@@ -89,11 +89,6 @@ def test_a_file_that_never_comes_only_warns_when_the_member_does_not_stop_the_gr
     assert warning.level == "warning" and "warn/users-" in warning.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the pipeline to accept a required file from ANY day of the offset window "
-    "(today it requires one per day of a period run); see the courier-groups report",
-)
 def test_a_file_stamped_the_previous_day_is_accepted_at_24_hours_refused_at_1_hour(
     celery_worker, s3, bucket, make_courier, make_group
 ):
