@@ -98,3 +98,28 @@ def archive_members(open_object, obj: dict, contents: dict) -> list[tuple[str, d
             if member == wanted or fnmatch.fnmatchcase(member, wanted):
                 chosen.append((member, spec.get("subobject/land-as", {})))
     return chosen
+
+
+def land_reviewed_file(
+    *, courier, client, key: str, tag: str, settings: dict, member: str = ""
+) -> LandedFile:
+    """Record the file a user reviewed in the new editor: it is the new feed's sample."""
+    from .s3 import head  # boto3-facing helpers stay out of the landing logic's import path
+
+    info = head(client, courier.bucket, key)
+    file_settings = dict(settings)
+    if member:
+        file_settings["archive_member"] = member
+    landed, _ = LandedFile.objects.update_or_create(
+        courier=courier,
+        key=key + (f"#{member}" if member else ""),
+        etag=info.etag,
+        defaults={
+            "size": info.size,
+            "last_modified": info.last_modified or timezone.now(),
+            "tag": tag,
+            "content_type": file_settings.get("content_type", ""),
+            "file_settings": file_settings,
+        },
+    )
+    return landed

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from couriers.config import entity_tags
 from couriers.forms import FeedStepForm, LegacyCourierForm, SourceForm
+from couriers.landing import land_reviewed_file
 from couriers.models import Courier
 from couriers.services.couriers import (
     courier_create,
@@ -22,7 +23,7 @@ from couriers.services.couriers import (
     courier_update,
 )
 from credentials.models import Credential
-from credentials.services import credential_test
+from credentials.services import credential_test, s3_client
 from feeds.models import Feed
 from feeds.services import feed_compare
 
@@ -265,7 +266,15 @@ def wizard_feed(request, draft: str):
                 + "?"
                 + urlencode({"tag": tag, "load_type": form.cleaned_data["load_type"]})
             )
-            query = {"courier": courier.pk, "key": reviewed["key"], "tag": tag, "next": attach}
+            landed = land_reviewed_file(
+                courier=courier,
+                client=s3_client(courier.credential),
+                key=reviewed["key"],
+                tag=tag,
+                settings=reviewed.get("settings", {}),
+                member=reviewed.get("member", ""),
+            )
+            query = {"courier": courier.pk, "key": landed.key, "tag": tag, "next": attach}
             messages.success(request, f"Courier “{courier}” saved. Now describe the new feed.")
             return redirect(reverse("feeds:add") + "?" + urlencode(query))
     return render(

@@ -100,6 +100,7 @@ def review(request, pk: int | None = None, draft: str | None = None):
                 draft["entities"] = entities
                 draft.setdefault("columns", {})[tag] = {
                     "key": file_review.key,
+                    "member": file_review.member,
                     "columns": _typed_columns(file_review),
                     "settings": file_review.settings.to_dict(),
                 }

@@ -17,7 +17,9 @@ Any exception, a threshold breach, a stop request or a killed process leaves the
 
 from __future__ import annotations
 
+import logging
 import queue
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 
@@ -32,6 +34,7 @@ from .ddl import ensure_table, lock_table_name, qualified
 from .encode import CopyEncoder
 from .keys import client_pk_supported, pk_array
 from .prefetch import prefetched
+from .rebuild import rebuild_merge, should_rebuild
 from .spec import (
     LOADED_AT_COLUMN,
     MAX_KEPT_REJECTS,
@@ -47,8 +50,9 @@ from .spec import (
 )
 from .swap import can_swap, create_shadow, finish_swap
 
-MAX_ROWS_PER_CHUNK = 65_536  # bigger batches are converted in slices to bound memory
+MAX_ROWS_PER_CHUNK = 16_384  # bigger batches are converted in slices to bound memory
 SEQ = "_seq"
+logger = logging.getLogger(__name__)
 SESSION_SETTINGS = (  # constants only
     "TimeZone TO 'UTC'",
     "DateStyle TO 'ISO, YMD'",
@@ -84,6 +88,7 @@ def load(
         for setting in SESSION_SETTINGS:
             conn.execute(sql.SQL("SET LOCAL " + setting))
         batches = _converted(spec, plans, files, result, should_stop, on_progress)
+        started = time.perf_counter()
         if truncate and client_pk_supported(spec) and can_swap(conn, spec):
             shadow = create_shadow(conn, spec)
             columns = [sql.Identifier(p.field.name) for p in plans] + [sql.Identifier(PK_COLUMN)]
@@ -95,8 +100,10 @@ def load(
                 (_with_pk(spec, plans, table) for table in batches),
             )
             _check(spec, result, should_stop)
+            copied = time.perf_counter()
             result.duplicates = finish_swap(conn, spec, shadow)
             result.inserted = staged - result.duplicates
+            _log_timing(spec, "swap", started, copied, staged)
             return result
         stage = sql.Identifier(f"_stage_{uuid.uuid4().hex}")
         conn.execute(
@@ -116,11 +123,20 @@ def load(
             batches,
         )
         _check(spec, result, should_stop)
+        copied = time.perf_counter()
         if truncate:
             conn.execute(sql.SQL("TRUNCATE {}").format(qualified(spec.schema, spec.table)))
         _merge(conn, spec, plans, stage, result, staged=staged, truncate=truncate)
         conn.execute(sql.SQL("DROP TABLE {}").format(stage))
+        _log_timing(spec, "merge", started, copied, staged)
     return result
+
+
+def _log_timing(spec: TableSpec, how: str, started: float, copied: float, rows: int) -> None:
+    logger.info(
+        "load %s.%s (%s): %d rows copied in %.2f s, %s in %.2f s",
+        spec.schema, spec.table, how, rows, copied - started, how, time.perf_counter() - copied,
+    )  # fmt: skip
 
 
 def _check(spec: TableSpec, result: LoadResult, should_stop: Callable[[], bool]) -> None:
@@ -196,7 +212,7 @@ def _converted(
     for source in files:
         result.files += 1
         file_row = 0  # rows of this file seen so far
-        for batch in _chunks(prefetched(source.iter_batches())):
+        for batch in _chunks(prefetched(source.iter_batches(), depth=1)):
             if should_stop():
                 raise LoadStopped(_stopped_message(result), result)
             n = batch.num_rows
@@ -318,6 +334,25 @@ def _merge(
             0
         ]
     )
+    src_query = sql.SQL(
+        """
+        SELECT DISTINCT ON ({pk} COLLATE "C") {stage_cols}, {pk}
+        FROM (SELECT s.*, {pk_expr} AS {pk} FROM {stage} s) keyed
+        ORDER BY {order}
+        """
+    ).format(
+        pk=pk,
+        stage_cols=sql.SQL(", ").join(stage_cols),
+        pk_expr=_pk_expression(spec, plans),
+        stage=stage,
+        order=sql.SQL(", ").join(order),
+    )
+    if not empty and should_rebuild(conn, spec, staged) and can_swap(conn, spec):
+        sources = {p.field.name: _c(p) for p in plans}
+        result.inserted, result.updated, distinct = rebuild_merge(conn, spec, src_query, sources)
+        result.duplicates = staged - distinct
+        result.skipped = distinct - result.inserted - result.updated
+        return
     conflict: sql.Composable = sql.SQL("")
     if not empty:
         conflict = sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}{}").format(
@@ -326,11 +361,7 @@ def _merge(
     count_src = sql.SQL(", (SELECT count(*) FROM src)" if lu_plan is not None else "")
     statement = sql.SQL(
         """
-        WITH src AS MATERIALIZED (
-            SELECT DISTINCT ON ({pk} COLLATE "C") {stage_cols}, {pk}
-            FROM (SELECT s.*, {pk_expr} AS {pk} FROM {stage} s) keyed
-            ORDER BY {order}
-        ), merged AS (
+        WITH src AS MATERIALIZED ({src_query}), merged AS (
             INSERT INTO {target} AS t ({insert_cols})
             SELECT {select_cols} FROM src{conflict}
             RETURNING (t.xmax = 0) AS inserted
@@ -339,11 +370,7 @@ def _merge(
         FROM merged
         """
     ).format(
-        pk=pk,
-        stage_cols=sql.SQL(", ").join(stage_cols),
-        pk_expr=_pk_expression(spec, plans),
-        stage=stage,
-        order=sql.SQL(", ").join(order),
+        src_query=src_query,
         target=target,
         insert_cols=sql.SQL(", ").join(insert_cols),
         select_cols=sql.SQL(", ").join(select_cols),

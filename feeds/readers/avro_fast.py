@@ -3,7 +3,7 @@
 polars decodes snappy Avro about 8x faster than fastavro + RecordBatch.from_pylist, but its
 ``read_avro`` reads a whole file. So we split the container ourselves: the header is kept as
 read, data blocks are framed (count, size, bytes, sync marker) and, once a group holds about
-``batch_rows`` records, header + group is handed to polars as a small in-memory file. Memory is
+``GROUP_ROWS`` records, header + group is handed to polars as a small in-memory file. Memory is
 bounded by one group (plus one writer-sized block), whatever the file size.
 
 Only flat records of scalars polars maps exactly are taken this way (Heap's exports are); any
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -28,7 +29,12 @@ from .errors import ReaderError
 from .settings import FileSettings
 from .streams import CountingStream, PrefixedStream, read_exactly
 
+# polars' allocator (jemalloc) keeps freed pages for 10 s by default, which made a long load's
+# RSS several times its working set; return them at once. Read when polars is first imported.
+os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+
 SYNC_SIZE = 16
+GROUP_ROWS = 16_384  # records per polars call: bigger groups decode no faster, cost more memory
 CODECS = frozenset({"null", "deflate", "snappy"})
 SCALARS = frozenset({"boolean", "int", "long", "float", "double", "string"})
 LOGICAL = frozenset({"timestamp-millis", "timestamp-micros", "date"})
@@ -147,6 +153,7 @@ def _groups(
     codec: str,
     batch_rows: int,
 ) -> Iterator[pa.RecordBatch]:
+    group_rows = min(batch_rows, GROUP_ROWS)
     blocks: list[bytes] = []
     rows = 0  # records in the pending group
     first = 1  # number of the group's first record
@@ -172,7 +179,7 @@ def _groups(
             ) from e
         blocks += (_long_bytes(count), _long_bytes(size), data, marker)
         rows += count
-        if rows >= batch_rows:
+        if rows >= group_rows:
             yield from _decode(name, header, blocks, schema, codec, first, start)
             first, rows, blocks, start = first + rows, 0, [], counter.count
     if rows:

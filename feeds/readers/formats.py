@@ -16,9 +16,11 @@ from .streams import decompressed
 
 
 def open_reader(
-    stream: BinaryIO, name: str, settings: FileSettings, *, batch_rows: int = 50_000
+    stream: BinaryIO, name: str, settings: FileSettings, *, batch_rows: int = 16_384
 ) -> Reader:
     """A streaming reader for ``stream`` (the raw, possibly gzip-compressed file).
+
+    The default batch size suits loads: bigger batches only raise the loader's peak memory.
 
     ``stream`` may be non-seekable, except that Parquet needs seek/tell (a non-seekable
     Parquet stream is spooled to a temporary file first).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from feeds.forms import AddFeedForm
 from feeds.samples import find_sample, sample_files, upload_sample
@@ -20,6 +22,14 @@ def _preselected(request) -> dict:
             return {"sample": "landed", "landed_file": str(ref["id"])}
     messages.warning(request, f"The landed file {key} was not found; choose a sample file below.")
     return {}
+
+
+def _after_create(request, feed) -> str:
+    """Back to the courier wizard when it sent us (?next=), else to the Feed Editor."""
+    next_url = request.GET.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return f"{next_url}{'&' if '?' in next_url else '?'}feed={feed.pk}"
+    return reverse("feeds:edit", args=[feed.pk])
 
 
 def feed_add(request):
@@ -48,7 +58,7 @@ def feed_add(request):
                     form.add_error("sample_file" if sample else "name", str(exc))
                 else:
                     messages.success(request, f"Feed {feed.table_name} created ({feed.pk}).")
-                    return redirect("feeds:edit", pk=feed.pk)
+                    return redirect(_after_create(request, feed))
         return render(request, "feeds/add.html", {"form": form}, status=400)
     initial = {"load_sample_on_activation": True, **_preselected(request)}
     return render(request, "feeds/add.html", {"form": AddFeedForm(initial=initial)})
