@@ -50,10 +50,16 @@ class EmbeddedPostgres:
         import pgserver  # imported late: only the embedded default needs it
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
+        import psycopg
+        from psycopg import sql
+
         self.server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
-        exists = self.server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
-        if "(1 row)" not in exists:
-            self.server.psql(f'CREATE DATABASE "{database}";')
+        with psycopg.connect(self.server.get_uri("postgres"), autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [database]
+            ).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
         return self.server.get_uri(database)
 
     def stop(self) -> None:

@@ -53,7 +53,9 @@ class CourierRun(models.Model):
 
     courier = models.ForeignKey(Courier, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    started_by = models.CharField(max_length=200, blank=True)  # "alice", "courier group Heap", "shell"
+    started_by = models.CharField(
+        max_length=200, blank=True
+    )  # "alice", "courier group Heap", "shell"
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -112,6 +114,9 @@ class RunEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return self.message
+
 
 class LandedFile(models.Model):
     """An S3 object a courier found and recorded; choosable as a feed's sample file."""
@@ -162,6 +167,9 @@ class RunLoad(models.Model):
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"run {self.run_id} → {self.feed_id}"
+
 
 class LoadedObject(models.Model):
     """A file (key + ETag) already loaded into a feed: not loaded again unless asked."""
@@ -173,9 +181,10 @@ class LoadedObject(models.Model):
     loaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["feed", "key", "etag"], name="loaded_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["feed", "key", "etag"], name="loaded_once")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.feed_id}"
 
 
 class RunReject(models.Model):
@@ -191,6 +200,9 @@ class RunReject(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.file} row {self.row}, field {self.field}: {self.reason}"
 
 
 class HeapDump(models.Model):

@@ -96,10 +96,17 @@ def courier_run_execute(run_id: int) -> str | None:
     return None
 
 
+def run_s3_client(run: CourierRun):
+    """One S3 client per run: building one (session, endpoint resolution) costs most of a second."""
+    if getattr(run, "_s3_client", None) is None:
+        run._s3_client = s3_client(run.courier.credential)
+    return run._s3_client
+
+
 # ------------------------------------------------------------------ landing
 def land_files(run: CourierRun) -> list[LandedFile]:
     courier = run.courier
-    client = s3_client(courier.credential)
+    client = run_s3_client(run)
     run_event(run, "Waiting for source data")
     landed: list[LandedFile] = []
     missing_required: list[str] = []
@@ -197,7 +204,7 @@ def load_feed(
         f"Loading {len(files)} file{'s' * (len(files) != 1)} into {feed.table_name}"
         + (" (truncate first)" if truncate else ""),
     )
-    client = s3_client(run.courier.credential)
+    client = run_s3_client(run)
     sources = [
         SourceFile(name=f.key, batches=_batches(run, client, f), file_date=f.file_date)
         for f in files

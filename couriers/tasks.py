@@ -7,7 +7,6 @@ from .pipeline import courier_run_execute
 from .services.runs import runs_watchdog
 
 
-
 @shared_task(name="couriers.execute_run", bind=True, max_retries=None, acks_late=True)
 def execute_run(self, run_id: int) -> None:
     if courier_run_execute(run_id) == "wait":

@@ -11,7 +11,9 @@ from tests.factories import USERS_FIELDS, make_credential, make_feed
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def test_analyst_runs_the_courier_from_the_sources_page(page, celery_worker, s3, bucket, s3_endpoint):
+def test_analyst_runs_the_courier_from_the_sources_page(
+    page, celery_worker, s3, bucket, s3_endpoint
+):
     day = date(2024, 3, 1)
     summary = write_dated_export(s3, bucket, [day], rows=300, seed=3, tables=("users",))
     feed = make_feed("Heap", "Users", USERS_FIELDS, ["user_id"], last_updated="last_modified")
@@ -42,8 +44,12 @@ def test_analyst_runs_the_courier_from_the_sources_page(page, celery_worker, s3,
     loads = page.locator("#run-loads tr[data-feed]")
     assert loads.locator(".rows-inserted").inner_text() == str(expected)
     assert "Heap:Users" in loads.inner_text()
-    assert page.locator("#run-log").inner_text().splitlines()[-1].split(" ", 1)[1].startswith(
-        "Completed in "
+    assert (
+        page.locator("#run-log")
+        .inner_text()
+        .splitlines()[-1]
+        .split(" ", 1)[1]
+        .startswith("Completed in ")
     )
     # The Recent activity pane says so too.
     page.goto("/")

@@ -19,9 +19,8 @@ from django.db import IntegrityError
 from amperity_sources.db import domain_connection
 from couriers.landing import land_object
 from couriers.models import CourierRun, HeapDump, LandedFile, RunEvent
-from couriers.pipeline import RunFailed, load_feed
+from couriers.pipeline import RunFailed, load_feed, run_s3_client
 from couriers.services.runs import run_event, run_heartbeat
-from credentials.services import s3_client
 from feeds.heap_identity import IdentitySource, heap_identity_refresh
 from feeds.models import Feed
 from feeds.readers.settings import AVRO
@@ -36,7 +35,7 @@ IDENTITY_COLUMNS = ("user_id", "joindate", "last_modified", "identity", "handle"
 def heap_run(run: CourierRun) -> list[str]:
     """Load the new dumps; returns the run's warnings (new columns, skipped dumps)."""
     courier = run.courier
-    client = s3_client(courier.credential)
+    client = run_s3_client(run)
     warnings: list[str] = []
     if run.mode != CourierRun.Mode.ALL:
         run_event(

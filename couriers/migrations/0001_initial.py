@@ -6,150 +6,340 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('credentials', '0001_initial'),
-        ('feeds', '0001_initial'),
+        ("credentials", "0001_initial"),
+        ("feeds", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Courier',
+            name="Courier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('kind', models.CharField(choices=[('s3', 'Amazon S3'), ('heap', 'Heap')], default='s3', max_length=16)),
-                ('bucket', models.CharField(max_length=63)),
-                ('prefix', models.CharField(blank=True, max_length=500)),
-                ('entities', models.JSONField(blank=True, default=list, verbose_name='entities list')),
-                ('load_operations', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('credential', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='couriers', to='credentials.credential')),
-                ('pgp_credential', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='pgp_couriers', to='credentials.credential')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("s3", "Amazon S3"), ("heap", "Heap")], default="s3", max_length=16
+                    ),
+                ),
+                ("bucket", models.CharField(max_length=63)),
+                ("prefix", models.CharField(blank=True, max_length=500)),
+                (
+                    "entities",
+                    models.JSONField(blank=True, default=list, verbose_name="entities list"),
+                ),
+                ("load_operations", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "credential",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="couriers",
+                        to="credentials.credential",
+                    ),
+                ),
+                (
+                    "pgp_credential",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="pgp_couriers",
+                        to="credentials.credential",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='CourierRun',
+            name="CourierRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('stopping', 'Stopping'), ('stopped', 'Stopped'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('started_by', models.CharField(blank=True, max_length=200)),
-                ('mode', models.CharField(choices=[('day', 'Load data from a specific day'), ('period', 'Load data from a specific time period'), ('all', 'Load all available data')], default='day', max_length=16)),
-                ('start_date', models.DateField(blank=True, null=True)),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('ingest_only', models.BooleanField(default=False)),
-                ('skip_missing', models.BooleanField(default=False)),
-                ('reload', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('files_total', models.PositiveIntegerField(default=0)),
-                ('files_done', models.PositiveIntegerField(default=0)),
-                ('rows_done', models.BigIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('courier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='couriers.courier')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("stopping", "Stopping"),
+                            ("stopped", "Stopped"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("started_by", models.CharField(blank=True, max_length=200)),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("day", "Load data from a specific day"),
+                            ("period", "Load data from a specific time period"),
+                            ("all", "Load all available data"),
+                        ],
+                        default="day",
+                        max_length=16,
+                    ),
+                ),
+                ("start_date", models.DateField(blank=True, null=True)),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("ingest_only", models.BooleanField(default=False)),
+                ("skip_missing", models.BooleanField(default=False)),
+                ("reload", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("files_total", models.PositiveIntegerField(default=0)),
+                ("files_done", models.PositiveIntegerField(default=0)),
+                ("rows_done", models.BigIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "courier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="couriers.courier",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='LandedFile',
+            name="LandedFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=1024)),
-                ('size', models.BigIntegerField(default=0)),
-                ('etag', models.CharField(blank=True, max_length=200)),
-                ('last_modified', models.DateTimeField(blank=True, null=True)),
-                ('tag', models.CharField(blank=True, max_length=200)),
-                ('content_type', models.CharField(blank=True, max_length=100)),
-                ('file_settings', models.JSONField(blank=True, default=dict)),
-                ('file_date', models.DateField(blank=True, null=True)),
-                ('landed_at', models.DateTimeField(auto_now_add=True)),
-                ('courier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='landed_files', to='couriers.courier')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='landed_files', to='couriers.courierrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=1024)),
+                ("size", models.BigIntegerField(default=0)),
+                ("etag", models.CharField(blank=True, max_length=200)),
+                ("last_modified", models.DateTimeField(blank=True, null=True)),
+                ("tag", models.CharField(blank=True, max_length=200)),
+                ("content_type", models.CharField(blank=True, max_length=100)),
+                ("file_settings", models.JSONField(blank=True, default=dict)),
+                ("file_date", models.DateField(blank=True, null=True)),
+                ("landed_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "courier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="landed_files",
+                        to="couriers.courier",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="landed_files",
+                        to="couriers.courierrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-landed_at', '-id'],
+                "ordering": ["-landed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='LoadedObject',
+            name="LoadedObject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=1024)),
-                ('etag', models.CharField(max_length=200)),
-                ('loaded_at', models.DateTimeField(auto_now_add=True)),
-                ('feed', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='feeds.feed')),
-                ('run', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='couriers.courierrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=1024)),
+                ("etag", models.CharField(max_length=200)),
+                ("loaded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "feed",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="feeds.feed",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="couriers.courierrun",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RunEvent',
+            name="RunEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('level', models.CharField(choices=[('info', 'Info'), ('warning', 'Warning'), ('error', 'Error')], default='info', max_length=16)),
-                ('message', models.TextField()),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='couriers.courierrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[("info", "Info"), ("warning", "Warning"), ("error", "Error")],
+                        default="info",
+                        max_length=16,
+                    ),
+                ),
+                ("message", models.TextField()),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="couriers.courierrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RunLoad',
+            name="RunLoad",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('loading', 'Loading'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Nothing new')], default='pending', max_length=16)),
-                ('truncate', models.BooleanField(default=False)),
-                ('files', models.JSONField(blank=True, default=list)),
-                ('rows_read', models.BigIntegerField(default=0)),
-                ('inserted', models.BigIntegerField(default=0)),
-                ('updated', models.BigIntegerField(default=0)),
-                ('rejected', models.BigIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('feed', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='run_loads', to='feeds.feed')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='loads', to='couriers.courierrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("loading", "Loading"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("skipped", "Nothing new"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("truncate", models.BooleanField(default=False)),
+                ("files", models.JSONField(blank=True, default=list)),
+                ("rows_read", models.BigIntegerField(default=0)),
+                ("inserted", models.BigIntegerField(default=0)),
+                ("updated", models.BigIntegerField(default=0)),
+                ("rejected", models.BigIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "feed",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="run_loads",
+                        to="feeds.feed",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="loads",
+                        to="couriers.courierrun",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RunReject',
+            name="RunReject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.CharField(max_length=1024)),
-                ('row', models.BigIntegerField()),
-                ('field', models.CharField(max_length=200)),
-                ('value', models.TextField(blank=True)),
-                ('reason', models.TextField()),
-                ('feed', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='feeds.feed')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rejects', to='couriers.courierrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file", models.CharField(max_length=1024)),
+                ("row", models.BigIntegerField()),
+                ("field", models.CharField(max_length=200)),
+                ("value", models.TextField(blank=True)),
+                ("reason", models.TextField()),
+                (
+                    "feed",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="feeds.feed",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rejects",
+                        to="couriers.courierrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='courierrun',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'running', 'stopping'])), fields=('courier',), name='one_active_run_per_courier'),
+            model_name="courierrun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["queued", "running", "stopping"])),
+                fields=("courier",),
+                name="one_active_run_per_courier",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='landedfile',
-            constraint=models.UniqueConstraint(fields=('courier', 'key', 'etag'), name='landed_once'),
+            model_name="landedfile",
+            constraint=models.UniqueConstraint(
+                fields=("courier", "key", "etag"), name="landed_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loadedobject',
-            constraint=models.UniqueConstraint(fields=('feed', 'key', 'etag'), name='loaded_once'),
+            model_name="loadedobject",
+            constraint=models.UniqueConstraint(fields=("feed", "key", "etag"), name="loaded_once"),
         ),
     ]

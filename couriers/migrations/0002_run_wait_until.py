@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('couriers', '0001_initial'),
+        ("couriers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='courierrun',
-            name='wait_until',
+            model_name="courierrun",
+            name="wait_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -5,26 +5,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('couriers', '0002_run_wait_until'),
+        ("couriers", "0002_run_wait_until"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HeapDump',
+            name="HeapDump",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dump_id', models.BigIntegerField()),
-                ('manifest_key', models.CharField(max_length=1024)),
-                ('tables', models.JSONField(blank=True, default=dict)),
-                ('loaded_at', models.DateTimeField(auto_now_add=True)),
-                ('courier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='heap_dumps', to='couriers.courier')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='heap_dumps', to='couriers.courierrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("dump_id", models.BigIntegerField()),
+                ("manifest_key", models.CharField(max_length=1024)),
+                ("tables", models.JSONField(blank=True, default=dict)),
+                ("loaded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "courier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="heap_dumps",
+                        to="couriers.courier",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="heap_dumps",
+                        to="couriers.courierrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-dump_id'],
-                'constraints': [models.UniqueConstraint(fields=('courier', 'dump_id'), name='heap_dump_once')],
+                "ordering": ["-dump_id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("courier", "dump_id"), name="heap_dump_once")
+                ],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('couriers', '0003_heap_dumps'),
+        ("couriers", "0003_heap_dumps"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='courierrun',
-            name='any_day',
+            model_name="courierrun",
+            name="any_day",
             field=models.BooleanField(default=False),
         ),
     ]

@@ -5,30 +5,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Credential',
+            name="Credential",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('kind', models.CharField(choices=[('iam-credential', 'IAM credential (access key)'), ('iam-role-to-role', 'IAM role to role (assume role)'), ('pgp', 'PGP (decrypt files)')], max_length=32)),
-                ('role_arn', models.CharField(blank=True, max_length=300, verbose_name='target role ARN')),
-                ('region', models.CharField(blank=True, max_length=40)),
-                ('endpoint_url', models.CharField(blank=True, max_length=300, verbose_name='S3 endpoint URL')),
-                ('key_hint', models.CharField(blank=True, max_length=8)),
-                ('secrets_encrypted', models.TextField(blank=True, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('base_credential', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='credentials.credential')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("iam-credential", "IAM credential (access key)"),
+                            ("iam-role-to-role", "IAM role to role (assume role)"),
+                            ("pgp", "PGP (decrypt files)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "role_arn",
+                    models.CharField(blank=True, max_length=300, verbose_name="target role ARN"),
+                ),
+                ("region", models.CharField(blank=True, max_length=40)),
+                (
+                    "endpoint_url",
+                    models.CharField(blank=True, max_length=300, verbose_name="S3 endpoint URL"),
+                ),
+                ("key_hint", models.CharField(blank=True, max_length=8)),
+                ("secrets_encrypted", models.TextField(blank=True, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "base_credential",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="credentials.credential",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]
