@@ -72,7 +72,9 @@ def courier_run_execute(run_id: int) -> str | None:
         landed = land_files(run)
         if run.ingest_only:
             run_finish(
-                run, CourierRun.Status.SUCCEEDED, f"Landed {len(landed)} files (ingest only)."
+                run,
+                CourierRun.Status.SUCCEEDED,
+                f"Landed {len(landed)} file{'s' * (len(landed) != 1)} (ingest only).",
             )
             return None
         warnings = apply_load_operations(run, landed)

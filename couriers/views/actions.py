@@ -23,6 +23,8 @@ def detail(request, pk: int):
     courier = get_object_or_404(
         Courier.objects.select_related("credential", "pgp_credential"), pk=pk
     )
+    if courier.kind == Courier.Kind.HEAP:  # dumps, identity tables, new columns
+        return redirect("couriers:heap_detail", courier.pk)
     feeds = Feed.objects.select_related("data_source").in_bulk(list(courier.load_operations))
     first_pattern = next(
         (e.get("object/file-pattern", "") for e in courier.entities if isinstance(e, dict)), ""

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from couriers.config import entity_tags
@@ -41,10 +41,7 @@ def add(request):
     if source == "s3":
         return redirect("couriers:wizard", draft_new(request, draft_from_courier(None)))
     if source == "heap":
-        try:  # the Heap flow, once it is installed
-            return redirect(reverse("couriers:heap_add"))
-        except NoReverseMatch:
-            return render(request, "couriers/add_heap.html")
+        return redirect("couriers:heap_add")
     return render(request, "couriers/add.html")
 
 

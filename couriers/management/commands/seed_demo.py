@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from couriers.demo import HeapExportSpec, ensure_bucket, write_dated_export, write_heap_export
+from couriers.heap.demo_setup import heap_demo_setup
 from couriers.models import Courier, CourierRun, LandedFile
 from couriers.pipeline import courier_run_execute
 from couriers.services.runs import courier_run_start
@@ -113,9 +114,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Courier {courier.name} → {feed.table_name} ({feed.pk})")
 
     def _heap_courier(self, credential):
-        try:
-            from couriers.heap.demo_setup import heap_demo_setup
-        except ImportError:  # the Heap source is optional in the demo
-            return
         courier = heap_demo_setup(credential=credential, bucket=BUCKET)
         self.stdout.write(f"Courier {courier.name} (Heap Connect dumps)")
