@@ -79,6 +79,45 @@ def test_browse_to_a_file_review_it_and_save(page, files, s3_credential):
     assert '"file/tag": "people"' in entities and '"file/separator": ";"' in entities
 
 
+def test_new_editor_to_rows_in_the_data_explorer(page, files, s3_credential, celery_worker):
+    """The seeds' new editor end to end: select a file, create its feed, activate, run."""
+    connect(page, files, "People")
+    page.click("#browse-button")
+    for folder in ("2024/", "04/", "10/"):
+        page.click(f"#browser >> text={folder}")
+    page.locator("tr.browser-file", has_text="people.csv.gz").locator("text=Select").click()
+    page.wait_for_selector("#preview-table th:has-text('city')")
+    page.fill("#id_tag", "people")
+    page.click("#add-file-button")
+    page.check("text=Create new feed")
+    page.click("#feed-step-save")
+
+    # Add Feed: the reviewed file is the sample, already chosen.
+    page.wait_for_selector("#add-feed-form")
+    assert "people.csv.gz" in page.locator("#id_landed_file option:checked").inner_text()
+    page.fill("#id_new_data_source", "Crm")
+    page.fill("#id_name", "People")
+    page.locator("#add-feed-form button[type=submit]").click()
+
+    # Back to the courier: it loads the new feed from the file's tag.
+    page.get_by_role("button", name="Save load operation").click()
+    page.wait_for_selector("#activate-feed")
+    feed_id = page.url.rstrip("/").split("/")[-2]
+    page.locator("input[aria-label='id is part of the primary key']").check()
+    page.click("#activate-feed")
+    page.wait_for_selector("text=Data Explorer")
+
+    courier = Courier.objects.get(name="People")
+    assert courier.load_operations == {feed_id: [{"type": "load", "file": "people"}]}
+    page.goto(f"/couriers/{courier.pk}/run/")
+    page.fill("input[name=day]", "2024-04-10")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_selector("#run-status[data-status=succeeded]", timeout=60_000)
+    page.goto(f"/feeds/explorer/{feed_id}/")
+    body = page.inner_text("main")
+    assert "Ann" in body and "Bob" in body and "Cyd" not in body
+
+
 def test_pattern_tester_then_save(page, files, s3_credential):
     connect(page, files, "People by pattern")
     page.click("#pattern-tab")
