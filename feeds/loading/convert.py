@@ -26,8 +26,13 @@ TS_NAIVE = pa.timestamp("us")
 MIN_DATE = np.datetime64("0001-01-01", "D")
 MAX_DATE = np.datetime64("9999-12-31", "D")
 
-TRUE_WORDS = pa.array(["true", "t", "yes", "y", "1"])
-FALSE_WORDS = pa.array(["false", "f", "no", "n", "0"])
+# Boolean scalars made without pa.scalar(), which imports pandas (~50 MB of RSS) on first use:
+# the typed (Avro/Parquet) path then never loads pandas into the loading process.
+TRUE = pc.is_null(pa.nulls(1))[0]
+FALSE = pc.is_valid(pa.nulls(1))[0]
+
+TRUE_WORDS = ("true", "t", "yes", "y", "1")
+FALSE_WORDS = ("false", "f", "no", "n", "0")
 
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)"
 _DATE = r"\d{4}-\d{2}-\d{2}"
@@ -86,7 +91,7 @@ def _datetime_from_text(s: pa.Array) -> pa.Array:
             return attempt()
         except pa.ArrowInvalid:
             pass
-    zoned = pc.fill_null(pc.match_substring_regex(s, ZONE_SUFFIX), False)
+    zoned = pc.fill_null(pc.match_substring_regex(s, ZONE_SUFFIX), FALSE)
     if not pc.any(zoned).as_py():
         raise pa.ArrowInvalid("not a datetime")
     null = pa.scalar(None, s.type)
@@ -101,7 +106,7 @@ def _date_from_text(s: pa.Array) -> pa.Array:
         return pc.cast(s, pa.date32())
     except pa.ArrowInvalid:
         pass
-    longer = pc.fill_null(pc.greater(pc.utf8_length(s), 10), False)
+    longer = pc.fill_null(pc.greater(pc.utf8_length(s), 10), FALSE)
     if not pc.any(longer).as_py():
         raise pa.ArrowInvalid("not a date")
     _datetime_from_text(pc.if_else(longer, s, pa.scalar(None, s.type)))  # validates the time part
@@ -142,7 +147,7 @@ class ColumnPlan:
             missing = pc.is_null(out)
             if self.field.type == "string":
                 missing = pc.or_(missing, pc.equal(out, ""))
-            missing = pc.fill_null(missing, True)
+            missing = pc.fill_null(missing, TRUE)
             if pc.any(missing).as_py():
                 reason = MISSING_KEY if self.key else MISSING_REQUIRED
                 for i in np.flatnonzero(missing.to_numpy(zero_copy_only=False)):
@@ -155,7 +160,7 @@ class ColumnPlan:
         text = is_text(arr.type)
         if ftype == "string":
             out = arr if text else _bisect(arr, _cast_to(pa.string()), pa.string(), bad, reason)
-            has_nul = pc.fill_null(pc.match_substring(out, "\x00"), False)
+            has_nul = pc.fill_null(pc.match_substring(out, "\x00"), FALSE)
             if pc.any(has_nul).as_py():
                 for i in np.flatnonzero(has_nul.to_numpy(zero_copy_only=False)):
                     bad.setdefault(int(i), NUL_IN_TEXT)
@@ -171,8 +176,8 @@ class ColumnPlan:
         ftype = self.field.type
         if ftype == "boolean":
             lower = pc.utf8_lower(s)
-            is_true = pc.is_in(lower, value_set=TRUE_WORDS)
-            is_false = pc.is_in(lower, value_set=FALSE_WORDS)
+            is_true = pc.is_in(lower, value_set=pa.array(TRUE_WORDS))
+            is_false = pc.is_in(lower, value_set=pa.array(FALSE_WORDS))
             wrong = pc.and_(pc.is_valid(s), pc.invert(pc.or_(is_true, is_false)))
             if pc.any(wrong).as_py():
                 self._reject_where(wrong, reason, bad)
@@ -182,7 +187,7 @@ class ColumnPlan:
         if ftype == "decimal" and self.field.precision is None:
             # Unconstrained numeric: Postgres parses the text; make sure it will.
             ok = pc.match_substring_regex(s, FORMATS["decimal"])
-            wrong = pc.fill_null(pc.invert(ok), False)
+            wrong = pc.fill_null(pc.invert(ok), FALSE)
             if pc.any(wrong).as_py():
                 self._reject_where(wrong, reason, bad)
                 s = pc.if_else(wrong, pa.scalar(None, s.type), s)
@@ -198,7 +203,7 @@ class ColumnPlan:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
         # Slow path: drop the values whose format is wrong in bulk, bisect what is left.
-        wrong = pc.fill_null(pc.invert(pc.match_substring_regex(s, FORMATS[ftype])), False)
+        wrong = pc.fill_null(pc.invert(pc.match_substring_regex(s, FORMATS[ftype])), FALSE)
         if pc.any(wrong).as_py():
             self._reject_where(wrong, reason, bad)
             s = pc.if_else(wrong, pa.scalar(None, s.type), s)
@@ -206,7 +211,7 @@ class ColumnPlan:
 
     @staticmethod
     def _reject_where(mask: pa.Array, reason: str, bad: dict[int, str]) -> None:
-        for i in np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False)):
+        for i in np.flatnonzero(pc.fill_null(mask, FALSE).to_numpy(zero_copy_only=False)):
             bad.setdefault(int(i), reason)
 
     def _check_range(self, out: pa.Array, bad: dict[int, str]) -> None:
@@ -254,6 +259,13 @@ def _bisect(
 
     walk(0, len(arr))
     return pa.concat_arrays([p.cast(target) if p.type != target else p for p in pieces])
+
+
+def int64_array(values: np.ndarray) -> pa.Array:
+    """An int64 array over a numpy array, zero-copy. Not pa.array(): that imports pandas (about
+    50 MB of RSS) into the loading process on first use, when pandas is installed."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
 def shown_value(arr: pa.Array | None, i: int) -> str | None:

@@ -29,7 +29,7 @@ import pyarrow as pa
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from .convert import ColumnPlan, shown_value
+from .convert import ColumnPlan, int64_array, shown_value
 from .ddl import ensure_table, lock_table_name, qualified
 from .encode import CopyEncoder
 from .keys import client_pk_supported, pk_array
@@ -231,12 +231,12 @@ def _converted(
                 for row, reason in bad.items():
                     bad_rows.setdefault(row, []).append((plan.index, reason))
             seqs = np.arange(seq, seq + n, dtype=np.int64)
-            table = pa.Table.from_arrays([pa.array(seqs)] + columns, names=names)
+            table = pa.Table.from_arrays([int64_array(seqs)] + columns, names=names)
             if bad_rows:
                 _record_rejects(source.name, file_row, plans, raw, bad_rows, result)
                 keep = np.ones(n, dtype=bool)
                 keep[list(bad_rows)] = False
-                table = table.filter(pa.array(keep))
+                table = table.take(int64_array(np.flatnonzero(keep)))
             seq += n
             file_row += n
             result.rows_read += n

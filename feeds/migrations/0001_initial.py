@@ -6,65 +6,123 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='DataSource',
+            name="DataSource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Feed',
+            name="Feed",
             fields=[
-                ('id', models.CharField(default=feeds.models.new_feed_id, editable=False, max_length=20, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=100)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active')], default='draft', max_length=16)),
-                ('primary_key', models.JSONField(blank=True, default=list)),
-                ('last_updated_field', models.CharField(blank=True, max_length=100)),
-                ('stitch', models.BooleanField(default=False, verbose_name='Make available to Stitch')),
-                ('error_threshold', models.FloatField(default=1.0)),
-                ('file_settings', models.JSONField(blank=True, default=dict)),
-                ('sample', models.JSONField(blank=True, default=dict)),
-                ('load_sample_on_activation', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('last_loaded_at', models.DateTimeField(blank=True, null=True)),
-                ('data_source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='feeds', to='feeds.datasource')),
+                (
+                    "id",
+                    models.CharField(
+                        default=feeds.models.new_feed_id,
+                        editable=False,
+                        max_length=20,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("active", "Active")],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("primary_key", models.JSONField(blank=True, default=list)),
+                ("last_updated_field", models.CharField(blank=True, max_length=100)),
+                (
+                    "stitch",
+                    models.BooleanField(default=False, verbose_name="Make available to Stitch"),
+                ),
+                ("error_threshold", models.FloatField(default=1.0)),
+                ("file_settings", models.JSONField(blank=True, default=dict)),
+                ("sample", models.JSONField(blank=True, default=dict)),
+                ("load_sample_on_activation", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                ("last_loaded_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "data_source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="feeds",
+                        to="feeds.datasource",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['data_source__name', 'name'],
+                "ordering": ["data_source__name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='FeedField',
+            name="FeedField",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('incoming', models.CharField(max_length=200, verbose_name='incoming field')),
-                ('name', models.CharField(max_length=200, verbose_name='rename to')),
-                ('type', models.CharField(choices=[('boolean', 'Boolean'), ('date', 'Date'), ('datetime', 'Datetime'), ('decimal', 'Decimal'), ('float', 'Float'), ('integer', 'Integer'), ('string', 'String')], default='string', max_length=16)),
-                ('precision', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('scale', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('semantic_tag', models.CharField(blank=True, max_length=100)),
-                ('required', models.BooleanField(default=False)),
-                ('feed', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fields', to='feeds.feed')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("incoming", models.CharField(max_length=200, verbose_name="incoming field")),
+                ("name", models.CharField(max_length=200, verbose_name="rename to")),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("boolean", "Boolean"),
+                            ("date", "Date"),
+                            ("datetime", "Datetime"),
+                            ("decimal", "Decimal"),
+                            ("float", "Float"),
+                            ("integer", "Integer"),
+                            ("string", "String"),
+                        ],
+                        default="string",
+                        max_length=16,
+                    ),
+                ),
+                ("precision", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("scale", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("semantic_tag", models.CharField(blank=True, max_length=100)),
+                ("required", models.BooleanField(default=False)),
+                (
+                    "feed",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fields",
+                        to="feeds.feed",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='feed',
-            constraint=models.UniqueConstraint(fields=('data_source', 'name'), name='feed_unique_name'),
+            model_name="feed",
+            constraint=models.UniqueConstraint(
+                fields=("data_source", "name"), name="feed_unique_name"
+            ),
         ),
     ]
