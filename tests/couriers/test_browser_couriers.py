@@ -140,3 +140,32 @@ def test_pattern_tester_then_save(page, files, s3_credential):
     page.fill("#pattern-tester #id_day", "2024-04-10")
     page.click("#pattern-tester #test-pattern")
     page.wait_for_selector("#pattern-matches:has-text('exports/2024/04/10/people.csv.gz')")
+
+
+def test_use_existing_feed_with_a_mismatching_file_shows_the_diff(page, files, s3_credential):
+    from feeds.models import DataSource, Feed, FeedField
+
+    feed = Feed.objects.create(
+        data_source=DataSource.objects.create(name="CRM"), name="Contacts", primary_key=["id"]
+    )
+    for position, (name, type_) in enumerate([("id", "integer"), ("email", "string")]):
+        FeedField.objects.create(feed=feed, position=position, incoming=name, name=name, type=type_)
+
+    connect(page, files, "Contacts")
+    page.click("#browse-button")
+    for folder in ("2024/", "04/", "10/"):
+        page.click(f"#browser >> text={folder}")
+    page.locator("tr.browser-file", has_text="people.csv.gz").locator("text=Select").click()
+    page.wait_for_selector("#preview-table th:has-text('city')")
+    page.fill("#id_tag", "people")
+    page.click("#add-file-button")
+    page.check("text=Use existing feed")
+    page.select_option("#id_feed", label=f"CRM:Contacts ({feed.pk})")
+
+    page.wait_for_selector("#compare-result:has-text('The file does not match CRM:Contacts')")
+    rows = {
+        r.locator("td").first.inner_text(): r.inner_text()
+        for r in page.locator("#compare-table tbody tr").all()
+    }
+    assert "email" in rows and "city" in rows  # missing from the file / not in the feed
+    assert page.locator("#compare-table tr.table-warning").count() >= 2
