@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -50,6 +51,7 @@ class EmbeddedPostgres:
         import pgserver  # imported late: only the embedded default needs it
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())  # pgserver wants one
         import psycopg
         from psycopg import sql
 

@@ -8,6 +8,7 @@ matching objects → check the load operations against the feeds → load each f
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
 from typing import BinaryIO
 
@@ -31,12 +32,17 @@ from feeds.services import feed_table_spec
 
 from .landing import archive_members, find_entity_objects, land_object
 from .models import Courier, CourierRun, LandedFile, LoadedObject, RunEvent, RunLoad, RunReject
-from .s3 import RangedFile, open_stream
-from .services.runs import run_claim, run_event, run_finish, run_heartbeat
+from .resuming import ResumingStream
+from .s3 import RangedFile, S3Error
+from .services.runs import RunLost, RunPulse, run_claim, run_event, run_finish, run_heartbeat
 
 logger = logging.getLogger(__name__)
 SEEKABLE_TYPES = {"application/x-parquet"}
 MAX_STORED_REJECTS = 10_000
+# A feed's load that breaks on a transient S3 error (after botocore's own retries and the
+# stream's resumes) is rolled back and tried again this many times in all, with backoff.
+LOAD_ATTEMPTS = 3
+LOAD_RETRY_SECONDS = 1.0
 
 
 class RunFailed(Exception):
@@ -44,7 +50,7 @@ class RunFailed(Exception):
 
 
 class RunStopped(Exception):
-    pass
+    """Ends the run as Stopped with this message (what was and was not loaded)."""
 
 
 class WaitForFiles(Exception):
@@ -56,6 +62,17 @@ def courier_run_execute(run_id: int) -> str | None:
     run = run_claim(run_id)
     if run is None:
         return None  # finished, stopped, or another worker has it
+    try:
+        with RunPulse(run):
+            return _execute(run)
+    except RunLost:
+        # The watchdog judged this worker dead and requeued the run: the other attempt owns
+        # it now. Our load (if any) was rolled back when the exception left the loader.
+        logger.warning("courier run %s was taken over by another worker", run.pk)
+        return None
+
+
+def _execute(run: CourierRun) -> str | None:
     run_event(
         run, "Courier run started" + (f" (attempt {run.attempts})" if run.attempts > 1 else "")
     )
@@ -71,31 +88,51 @@ def courier_run_execute(run_id: int) -> str | None:
             return None
         landed = land_files(run)
         if run.ingest_only:
+            run_heartbeat(run, files_done=len(landed))
             run_finish(
-                run,
-                CourierRun.Status.SUCCEEDED,
-                f"Landed {len(landed)} file{'s' * (len(landed) != 1)} (ingest only).",
+                run, CourierRun.Status.SUCCEEDED, f"Landed {len(landed)} files (ingest only)."
             )
             return None
         warnings = apply_load_operations(run, landed)
         run_finish(run, CourierRun.Status.SUCCEEDED, "\n".join(warnings), warning=bool(warnings))
     except WaitForFiles as waiting:
-        CourierRun.objects.filter(pk=run.pk).update(status=CourierRun.Status.QUEUED)
-        run_event(run, str(waiting))
-        return "wait"
-    except RunStopped:
-        run_finish(
-            run, CourierRun.Status.STOPPED, "No domain table was changed by the stopped load."
-        )
+        # Back to the queue, unless a Stop arrived meanwhile.
+        if CourierRun.objects.filter(pk=run.pk, status=CourierRun.Status.RUNNING).update(
+            status=CourierRun.Status.QUEUED
+        ):
+            run_event(run, str(waiting))
+            return "wait"
+        run_finish(run, CourierRun.Status.STOPPED, "Nothing was loaded.")
+    except RunStopped as stopped:
+        run_finish(run, CourierRun.Status.STOPPED, str(stopped))
     except RunFailed as failure:
         run_finish(run, CourierRun.Status.FAILED, str(failure))
+    except S3Error as exc:
+        run_finish(run, CourierRun.Status.FAILED, str(exc.problem))
     except (ClientError, BotoCoreError) as exc:
         problem = describe_s3_error(exc, bucket=run.courier.bucket)
         run_finish(run, CourierRun.Status.FAILED, str(problem))
+    except RunLost:
+        raise
     except Exception as exc:  # a bug or an outage: say so, keep the traceback in the log
         logger.exception("courier run %s failed", run.pk)
         run_finish(run, CourierRun.Status.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
     return None
+
+
+def _check_stop(run: CourierRun, loaded: list[str]) -> None:
+    if run_heartbeat(run) == CourierRun.Status.STOPPING:
+        raise RunStopped(_stopped_message(loaded))
+
+
+def _stopped_message(loaded: list[str]) -> str:
+    if not loaded:
+        return "No domain table was changed."
+    return (
+        "The load in progress was rolled back. Loaded completely before the stop: "
+        + ", ".join(loaded)
+        + "."
+    )
 
 
 def run_s3_client(run: CourierRun):
@@ -113,6 +150,7 @@ def land_files(run: CourierRun) -> list[LandedFile]:
     landed: list[LandedFile] = []
     missing_required: list[str] = []
     for index, entity in enumerate(courier.entities):
+        _check_stop(run, [])
         objects, missing = find_entity_objects(client, run, entity)
         for miss in missing:
             if entity.get("object/optional") or run.skip_missing:
@@ -161,8 +199,7 @@ def apply_load_operations(run: CourierRun, landed: list[LandedFile]) -> list[str
             + ", ".join(f'"{feed_id}"' for feed_id in missing)
         )
     run_event(run, "Loading data")
-    warnings: list[str] = []
-    rows_before = 0
+    plan = []
     for feed_id, feed_ops in operations.items():
         feed = feeds[feed_id]
         truncate = any(op.get("type") == "truncate" for op in feed_ops)
@@ -175,7 +212,19 @@ def apply_load_operations(run: CourierRun, landed: list[LandedFile]) -> list[str
                 )
             )
             files = [f for f in files if (f.key, f.etag) not in done]
-        result = load_feed(run, feed, files, truncate=truncate, rows_before=rows_before)
+        plan.append((feed, truncate, files))
+    # The progress bar counts the files this run loads, not those loaded before.
+    run_heartbeat(run, files_total=sum(len(files) for _, _, files in plan), files_done=0)
+    warnings: list[str] = []
+    loaded: list[str] = []
+    rows_before = 0
+    for feed, truncate, files in plan:
+        _check_stop(run, loaded)
+        try:
+            result = load_feed(run, feed, files, truncate=truncate, rows_before=rows_before)
+        except RunStopped:
+            raise RunStopped(_stopped_message(loaded)) from None
+        loaded.append(feed.table_name)
         rows_before += result.rows_read
         if result.rejected:
             warnings.append(
@@ -188,6 +237,7 @@ def apply_load_operations(run: CourierRun, landed: list[LandedFile]) -> list[str
 def load_feed(
     run, feed: Feed, files: list[LandedFile], *, truncate: bool, rows_before: int
 ) -> LoadResult:
+    """Load ``files`` into the feed's table in one transaction: all of them or nothing."""
     run_load = RunLoad.objects.create(
         run=run,
         feed=feed,
@@ -206,38 +256,24 @@ def load_feed(
         f"Loading {len(files)} file{'s' * (len(files) != 1)} into {feed.table_name}"
         + (" (truncate first)" if truncate else ""),
     )
-    client = run_s3_client(run)
-    sources = [
-        SourceFile(name=f.key, batches=_batches(run, client, f), file_date=f.file_date)
-        for f in files
-    ]
-
-    def should_stop() -> bool:
-        return run_heartbeat(run) == CourierRun.Status.STOPPING
-
-    def on_progress(rows: int) -> None:
-        run_heartbeat(run, rows_done=rows_before + rows)
-
-    try:
-        with domain_connection() as conn:
-            result = load(
-                conn,
-                feed_table_spec(feed),
-                sources,
-                truncate=truncate,
-                should_stop=should_stop,
-                on_progress=on_progress,
+    files_before = run.files_done
+    for attempt in range(1, LOAD_ATTEMPTS + 1):
+        try:
+            result = _load_once(run, run_load, feed, files, truncate, rows_before, files_before)
+            break
+        except S3Error as exc:
+            if not exc.problem.transient or attempt == LOAD_ATTEMPTS:
+                _record_load(run_load, LoadResult(), RunLoad.Status.FAILED, str(exc.problem))
+                raise RunFailed(
+                    f"{feed.table_name}: {exc.problem} Nothing was written to the table."
+                ) from None
+            run_event(
+                run,
+                f"{feed.table_name}: {exc.problem.message} The load was rolled back; trying "
+                f"again (attempt {attempt + 1} of {LOAD_ATTEMPTS}).",
+                RunEvent.Level.WARNING,
             )
-    except LoadStopped as stopped:
-        _record_load(run_load, stopped.result, RunLoad.Status.FAILED, "stopped")
-        raise RunStopped() from None
-    except LoadRejected as rejected:
-        _record_load(run_load, rejected.result, RunLoad.Status.FAILED, str(rejected))
-        _store_rejects(run, feed, rejected.result)
-        raise RunFailed(f"{feed.table_name}: {rejected}") from None
-    except ReaderError as exc:
-        _record_load(run_load, LoadResult(), RunLoad.Status.FAILED, str(exc))
-        raise RunFailed(f"{feed.table_name}: {exc}. Nothing was written to the table.") from None
+            time.sleep(LOAD_RETRY_SECONDS * 2 ** (attempt - 1))
     with transaction.atomic():
         _record_load(run_load, result, RunLoad.Status.SUCCEEDED)
         _store_rejects(run, feed, result)
@@ -254,14 +290,52 @@ def load_feed(
     return result
 
 
-def _batches(run: CourierRun, client, landed: LandedFile):
-    def open_batches():
-        run_heartbeat(run, files_done=run.files_done + 1)
-        settings = FileSettings.from_dict(landed.file_settings)
-        stream, name = open_landed(client, run.courier, landed, settings)
-        return open_reader(stream, name, settings).batches()
+def _load_once(
+    run, run_load: RunLoad, feed: Feed, files, truncate: bool, rows_before: int, files_before: int
+) -> LoadResult:
+    """One attempt at the feed's load; any exception leaves the table as it was."""
+    client = run_s3_client(run)
+    opened = [0]  # files opened so far; counted here, written by the loading thread
 
-    return open_batches
+    def batches_of(landed: LandedFile):
+        def open_batches():
+            # Runs on the loader's read-ahead thread: no database work here.
+            opened[0] += 1
+            settings = FileSettings.from_dict(landed.file_settings)
+            stream, name = open_landed(client, run.courier, landed, settings)
+            return open_reader(stream, name, settings).batches()
+
+        return open_batches
+
+    sources = [SourceFile(name=f.key, batches=batches_of(f), file_date=f.file_date) for f in files]
+
+    def should_stop() -> bool:
+        status = run_heartbeat(run, files_done=files_before + opened[0])
+        return status == CourierRun.Status.STOPPING
+
+    def on_progress(rows: int) -> None:
+        run_heartbeat(run, rows_done=rows_before + rows, files_done=files_before + opened[0])
+
+    try:
+        with domain_connection() as conn:
+            return load(
+                conn,
+                feed_table_spec(feed),
+                sources,
+                truncate=truncate,
+                should_stop=should_stop,
+                on_progress=on_progress,
+            )
+    except LoadStopped as stopped:
+        _record_load(run_load, stopped.result, RunLoad.Status.FAILED, "stopped")
+        raise RunStopped(_stopped_message([])) from None
+    except LoadRejected as rejected:
+        _record_load(run_load, rejected.result, RunLoad.Status.FAILED, str(rejected))
+        _store_rejects(run, feed, rejected.result)
+        raise RunFailed(f"{feed.table_name}: {rejected}") from None
+    except ReaderError as exc:
+        _record_load(run_load, LoadResult(), RunLoad.Status.FAILED, str(exc))
+        raise RunFailed(f"{feed.table_name}: {exc}. Nothing was written to the table.") from None
 
 
 def open_landed(
@@ -273,7 +347,7 @@ def open_landed(
     stream: BinaryIO = (
         RangedFile(client, courier.bucket, key)
         if seekable and not key.endswith((".pgp", ".gpg"))
-        else open_stream(client, courier.bucket, key)
+        else ResumingStream(client, courier.bucket, key, etag=landed.etag)
     )
     name = key
     if key.endswith((".pgp", ".gpg")):

@@ -26,7 +26,11 @@ def notification_post(
     notification.url = url
     notification.read_at = None
     notification.save()
-    if level in (Notification.Level.ERROR, Notification.Level.WARNING, Notification.Level.COMPLETED):
+    if level in (
+        Notification.Level.ERROR,
+        Notification.Level.WARNING,
+        Notification.Level.COMPLETED,
+    ):
         _email(notification)
     return notification
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import date, datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,9 +18,14 @@ from notifications.services import notification_post
 from ..models import Courier, CourierRun, RunEvent
 
 logger = logging.getLogger(__name__)
-# A run whose worker has not reported for this long is presumed dead (killed, OOM, reboot).
-STALE_AFTER = timedelta(minutes=2)
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # a run whose worker dies this many times is failed, not retried again
+LOST_WORKER = "The worker running this courier stopped without finishing"
+
+
+def stale_after() -> timedelta:
+    """A run whose worker has not reported for this long is presumed dead (killed, OOM,
+    reboot). A live worker beats every few seconds whatever it is doing (see RunPulse)."""
+    return timedelta(seconds=getattr(settings, "SOURCES_RUN_STALE_SECONDS", 120))
 
 
 class CourierBusy(Exception):
@@ -27,6 +34,10 @@ class CourierBusy(Exception):
 
 class RunRequestError(ValueError):
     """The run request itself is wrong (dates, mode)."""
+
+
+class RunLost(Exception):
+    """Another worker took this run over (the watchdog judged this one dead): stop quietly."""
 
 
 def courier_run_start(
@@ -114,41 +125,80 @@ def run_description(run: CourierRun) -> str:
 
 
 def courier_run_stop(*, run: CourierRun) -> bool:
-    """Ask a run to stop; the worker stops between batches and rolls the load back."""
-    moved = CourierRun.objects.filter(
-        pk=run.pk, status__in=[CourierRun.Status.QUEUED, CourierRun.Status.RUNNING]
-    ).update(status=CourierRun.Status.STOPPING)
+    """Stop a run. A queued (or waiting) run stops at once; a running one is asked to stop,
+    and its worker stops between batches and rolls the load in progress back."""
+    if CourierRun.objects.filter(pk=run.pk, status=CourierRun.Status.QUEUED).update(
+        status=CourierRun.Status.STOPPING
+    ):
+        run_event(run, "Stop requested")
+        run.refresh_from_db(fields=["attempts", "started_at", "created_at"])
+        run_finish(run, CourierRun.Status.STOPPED, "Stopped before it started loading.")
+        return True
+    moved = CourierRun.objects.filter(pk=run.pk, status=CourierRun.Status.RUNNING).update(
+        status=CourierRun.Status.STOPPING
+    )
     if moved:
         run_event(run, "Stop requested")
     return bool(moved)
 
 
 def run_claim(run_id: int) -> CourierRun | None:
-    """Take a run for this worker: queued, or running with a dead worker. None if not ours."""
+    """Take a queued run for this worker. None if it is not ours to run (finished, stopped,
+    or running elsewhere: the watchdog puts a dead worker's run back in the queue)."""
     now = timezone.now()
-    claimed = (
-        CourierRun.objects.filter(pk=run_id)
-        .filter(
-            Q(status=CourierRun.Status.QUEUED)
-            | Q(status=CourierRun.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-        )
-        .update(
-            status=CourierRun.Status.RUNNING,
-            heartbeat_at=now,
-            started_at=now,
-            attempts=F("attempts") + 1,
-        )
+    claimed = CourierRun.objects.filter(pk=run_id, status=CourierRun.Status.QUEUED).update(
+        status=CourierRun.Status.RUNNING,
+        heartbeat_at=now,
+        started_at=now,
+        attempts=F("attempts") + 1,
     )
     return CourierRun.objects.select_related("courier").get(pk=run_id) if claimed else None
 
 
+def _owned(run: CourierRun):
+    """The run's row while this worker's attempt still owns it."""
+    return CourierRun.objects.filter(pk=run.pk, attempts=run.attempts)
+
+
 def run_heartbeat(run: CourierRun, **counters) -> str:
-    """Record progress; returns the run's current status (to notice a Stop request)."""
+    """Record progress; returns the run's current status (to notice a Stop request).
+    Raises RunLost if another worker has taken the run over."""
     counters["heartbeat_at"] = timezone.now()
-    CourierRun.objects.filter(pk=run.pk).update(**counters)
+    if not _owned(run).update(**counters):
+        raise RunLost(f"run {run.pk} attempt {run.attempts} was taken over")
     for name, value in counters.items():
         setattr(run, name, value)
     return CourierRun.objects.values_list("status", flat=True).get(pk=run.pk)
+
+
+class RunPulse:
+    """Beats the run's heartbeat from a thread while the worker is busy, so a long COPY or
+    merge never looks like a dead worker; only a dead process stops beating."""
+
+    def __init__(self, run: CourierRun) -> None:
+        self.run = run
+        self.interval = max(1.0, min(15.0, stale_after().total_seconds() / 4))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"run-{run.pk}-pulse", daemon=True)
+
+    def __enter__(self) -> RunPulse:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                _owned(self.run).filter(status__in=CourierRun.ACTIVE_STATUSES).update(
+                    heartbeat_at=timezone.now()
+                )
+        except Exception:  # a DB hiccup: the progress heartbeats still run
+            logger.exception("run %s: heartbeat thread failed", self.run.pk)
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def run_event(run: CourierRun, message: str, level: str = RunEvent.Level.INFO) -> None:
@@ -157,9 +207,11 @@ def run_event(run: CourierRun, message: str, level: str = RunEvent.Level.INFO) -
 
 
 def run_finish(run: CourierRun, status: str, message: str = "", *, warning: bool = False) -> None:
-    """Move a run to its final status and post its notification."""
+    """Move a run to its final status and post its notification (unless it was taken over)."""
     now = timezone.now()
-    CourierRun.objects.filter(pk=run.pk).update(status=status, finished_at=now, error=message)
+    if not _owned(run).update(status=status, finished_at=now, error=message):
+        logger.warning("run %s attempt %s was taken over: not finishing it", run.pk, run.attempts)
+        return
     run.status, run.finished_at, run.error = status, now, message
     if status == CourierRun.Status.SUCCEEDED:
         line = f"Completed in {duration_words(now - (run.started_at or run.created_at))}"
@@ -167,7 +219,7 @@ def run_finish(run: CourierRun, status: str, message: str = "", *, warning: bool
         level = Notification.Level.WARNING if warning else Notification.Level.COMPLETED
         _notify(run, level, line + (f"\n{message}" if message else ""))
     elif status == CourierRun.Status.STOPPED:
-        run_event(run, "Stopped: " + (message or "stopped by request"), RunEvent.Level.WARNING)
+        run_event(run, "Stopped. " + message, RunEvent.Level.WARNING)
         _notify(run, Notification.Level.WARNING, "Stopped. " + message)
     else:
         run_event(run, message, RunEvent.Level.ERROR)
@@ -175,35 +227,47 @@ def run_finish(run: CourierRun, status: str, message: str = "", *, warning: bool
 
 
 def runs_watchdog(*, now: datetime | None = None) -> list[int]:
-    """Requeue runs whose worker died; fail them after MAX_ATTEMPTS. Returns the run ids seen."""
+    """Requeue runs whose worker died; fail them after MAX_ATTEMPTS. Returns the run ids seen.
+
+    A run is put back in the queue only if its heartbeat is still stale at that moment, so a
+    worker that was merely slow loses nothing: its next heartbeat notices the takeover and it
+    stops, rolling its load back (RunLost)."""
     from ..tasks import execute_run
 
     now = now or timezone.now()
+    cutoff = now - stale_after()
     stale = CourierRun.objects.filter(
         status__in=[CourierRun.Status.RUNNING, CourierRun.Status.STOPPING],
-        heartbeat_at__lt=now - STALE_AFTER,
+        heartbeat_at__lt=cutoff,
     ).select_related("courier")
     seen = []
     for run in stale:
         seen.append(run.pk)
+        deaths = run.events.filter(message__startswith=LOST_WORKER).count() + 1
         if run.status == CourierRun.Status.STOPPING:
-            run_finish(run, CourierRun.Status.STOPPED, "the worker stopped before finishing")
-        elif run.attempts >= MAX_ATTEMPTS:
+            run_finish(
+                run,
+                CourierRun.Status.STOPPED,
+                "The worker stopped before finishing; the load in progress was rolled back.",
+            )
+        elif deaths >= MAX_ATTEMPTS:
             run_finish(
                 run,
                 CourierRun.Status.FAILED,
-                f"The worker running this courier stopped {run.attempts} times without "
-                "finishing (killed or out of memory?). No domain table was changed by the "
-                "unfinished load. Run the courier again, or check the worker's log.",
+                f"The worker running this courier stopped {deaths} times without finishing "
+                "(killed or out of memory?). No domain table was changed by the unfinished "
+                "load. Run the courier again, or check the worker's log.",
             )
-        else:
+        elif CourierRun.objects.filter(
+            pk=run.pk, status=CourierRun.Status.RUNNING, heartbeat_at__lt=cutoff
+        ).update(status=CourierRun.Status.QUEUED, rows_done=0, files_done=0):
             run_event(
                 run,
-                "The worker running this courier stopped without finishing; retrying "
-                f"(attempt {run.attempts + 1} of {MAX_ATTEMPTS}).",
+                f"{LOST_WORKER}; the load in progress was rolled back. Retrying "
+                f"(attempt {deaths + 1} of {MAX_ATTEMPTS}).",
                 RunEvent.Level.WARNING,
             )
-            execute_run.delay(run.pk)
+            transaction.on_commit(lambda pk=run.pk: execute_run.delay(pk))
     return seen
 
 

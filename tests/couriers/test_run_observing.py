@@ -115,7 +115,7 @@ def test_rejected_rows_are_in_the_downloadable_error_log(s3, bucket, s3_endpoint
     assert [r["id"] for r in domain_rows(feed)] == [1, 3]
 
     page = analyst_client.get(reverse("couriers:run_detail", args=[run.pk])).content.decode()
-    assert "Download error log (1 rejected values, CSV)" in page
+    assert "Download error log (1 rejected value, CSV)" in page
     response = analyst_client.get(reverse("couriers:run_errors", args=[run.pk]))
     assert response["Content-Type"] == "text/csv"
     assert f'filename="run-{run.pk}-errors.csv"' in response["Content-Disposition"]
