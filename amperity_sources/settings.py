@@ -107,6 +107,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # How often a run waiting for late files looks again.
 SOURCES_WAIT_RETRY_SECONDS = int(env("SOURCES_WAIT_RETRY_SECONDS", "60") or 60)
+# A run whose worker has not reported for this long is presumed dead and requeued.
+SOURCES_RUN_STALE_SECONDS = int(env("SOURCES_RUN_STALE_SECONDS", "120") or 120)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # The S3 endpoint the demo credential points at (the embedded moto server, MinIO, ...).

@@ -48,7 +48,7 @@ def _email(notification: Notification) -> None:
         return
     try:
         send_mail(
-            f"[Sources] {notification.get_level_display()}: {notification.title}",
+            f"[Sources] {notification.title}",  # "Courier Heap completed" / "... failed"
             notification.message,
             None,
             recipients,

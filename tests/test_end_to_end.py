@@ -51,6 +51,13 @@ def test_analyst_runs_the_courier_from_the_sources_page(
         .split(" ", 1)[1]
         .startswith("Completed in ")
     )
-    # The Recent activity pane says so too.
+    # The Recent activity pane says so too, and its entry leads back to the run.
+    run_url = page.url
     page.goto("/")
-    assert "Courier Heap completed" in page.locator("#activity-pane").inner_text()
+    entry = page.locator("#activity-pane .notification").first
+    assert entry.get_attribute("data-level") == "completed"
+    assert "Courier Heap completed" in entry.inner_text()
+    assert entry.locator(".notification-message").inner_text().startswith("Completed in ")
+    entry.locator("a").click()
+    page.wait_for_url(run_url)
+    assert page.locator("#unread-badge").count() == 0

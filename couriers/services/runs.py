@@ -132,7 +132,7 @@ def courier_run_stop(*, run: CourierRun) -> bool:
     ):
         run_event(run, "Stop requested")
         run.refresh_from_db(fields=["attempts", "started_at", "created_at"])
-        run_finish(run, CourierRun.Status.STOPPED, "Stopped before it started loading.")
+        run_finish(run, CourierRun.Status.STOPPED, "It had not started: nothing was loaded.")
         return True
     moved = CourierRun.objects.filter(pk=run.pk, status=CourierRun.Status.RUNNING).update(
         status=CourierRun.Status.STOPPING

@@ -126,7 +126,7 @@ def test_stop_when_missing_fails_the_group_and_stops_the_others(make_courier, ma
     run = group.runs.get()
     assert run.status == "failed"
     assert "Users is missing files" in run.message and "2024-06-03" in run.message
-    assert events.runs.get().status == "stopping"
+    assert events.runs.get().status == "stopped"  # it had not started: stopped at once
     error = Notification.objects.get(subject=f"group-run:{run.pk}:missing:{users.pk}")
     assert error.level == "error"
     assert Notification.objects.get(subject=f"group-run:{run.pk}").level == "error"

@@ -18,7 +18,7 @@ from tests.factories import USERS_FIELDS, domain_rows, make_credential, make_fee
 from tests.s3_faults import FaultProxy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-DAYS = [date(2024, 3, 1) + timedelta(days=i) for i in range(6)]
+DAYS = [date(2024, 3, 1) + timedelta(days=i) for i in range(10)]
 PATTERN = "'path/to/users-'yyyy'-'MM'-'dd'.avro'"
 
 
@@ -116,7 +116,7 @@ def rows_shown(page) -> int:
 def test_a_long_run_shows_live_progress_and_stops_without_touching_the_table(
     page, celery_worker, s3, bucket, s3_endpoint
 ):
-    write_dated_export(s3, bucket, DAYS, rows=3000, seed=4, tables=("users",))
+    write_dated_export(s3, bucket, DAYS, rows=4000, seed=4, tables=("users",))
     feed = make_feed(
         "Heap",
         f"Users {uuid.uuid4().hex[:6]}",
@@ -133,11 +133,11 @@ def test_a_long_run_shows_live_progress_and_stops_without_touching_the_table(
         before = domain_rows(feed)
         assert before
 
-        proxy.delay = 1.2  # a slow endpoint: five more files take several seconds
+        proxy.delay = 1.0  # a slow endpoint: nine more files take about nine seconds
         open_run_dialog(page, courier)
         page.get_by_label("Load data from a specific time period").check()
         page.fill("input[name=start_date]", "2024-03-01")
-        page.fill("input[name=end_date]", "2024-03-07")
+        page.fill("input[name=end_date]", "2024-03-11")
         page.get_by_role("button", name="Run", exact=True).click()
         page.wait_for_selector("#run-status[data-status=running]", timeout=30_000)
 
@@ -145,7 +145,7 @@ def test_a_long_run_shows_live_progress_and_stops_without_touching_the_table(
         wait_until(lambda: rows_shown(page) > 0, timeout=30, interval=0.2)
         seen = rows_shown(page)
         wait_until(lambda: rows_shown(page) > seen, timeout=30, interval=0.2)
-        assert "of 5 files" in page.locator("#run-progress").inner_text()
+        assert "of 9 files" in page.locator("#run-progress").inner_text()
         assert page.locator("#run-live .progress-bar").count() == 1
 
         page.once("dialog", lambda dialog: dialog.accept())
@@ -157,4 +157,4 @@ def test_a_long_run_shows_live_progress_and_stops_without_touching_the_table(
     run = CourierRun.objects.exclude(pk=first.pk).get(courier=courier)
     assert run.status == CourierRun.Status.STOPPED
     assert domain_rows(feed) == before
-    assert dated_key("path/to/", "users", DAYS[5]) in run.loads.get().files
+    assert dated_key("path/to/", "users", DAYS[9]) in run.loads.get().files

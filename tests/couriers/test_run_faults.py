@@ -321,9 +321,7 @@ def test_a_corrupt_file_fails_fast_naming_the_file_and_loads_nothing(s3, bucket,
 
 # ------------------------------------------------------------------ runs that race
 @pytest.mark.worker
-def test_two_runs_of_one_courier_started_together(
-    celery_worker, six_days, s3_endpoint, analyst_client
-):
+def test_two_runs_of_one_courier_started_together(celery_worker, six_days, s3_endpoint):
     bucket, _, expected = six_days
     feed = users_feed(bucket)
     courier = users_courier(bucket, s3_endpoint, feed)
@@ -351,14 +349,6 @@ def test_two_runs_of_one_courier_started_together(
     assert len(runs) == 1 and len(refused) == 1
     assert str(refused[0]).startswith(f'Courier "{courier.name}" is already running (run ')
 
-    # The Run dialog says the same while it runs.
-    response = analyst_client.post(
-        reverse("couriers:run", args=[courier.pk]), {"mode": "day", "day": "2024-03-01"}
-    )
-    if CourierRun.objects.get(pk=runs[0].pk).is_active:
-        assert response.status_code == 409
-        assert "is already running" in response.content.decode()
-
     run = wait_until(lambda: finished(runs[0]), timeout=60)
     assert run.status == CourierRun.Status.SUCCEEDED, run.error
     assert_ground_truth(feed, expected)
@@ -379,3 +369,15 @@ def test_two_couriers_loading_one_feed_at_once_do_not_corrupt_it(
         wait_until(lambda run=run: finished(run), timeout=60)
         assert run.status == CourierRun.Status.SUCCEEDED, run.error
     assert_ground_truth(feed, expected)
+
+
+def test_the_run_dialog_refuses_a_second_run_with_the_reason(six_days, s3_endpoint, analyst_client):
+    bucket, _, _ = six_days
+    courier = users_courier(bucket, s3_endpoint)
+    active = courier_run_start(courier=courier, start_date=DAYS[0], queue=False)
+    response = analyst_client.post(
+        reverse("couriers:run", args=[courier.pk]), {"mode": "day", "day": "2024-03-01"}
+    )
+    assert response.status_code == 409
+    assert f"is already running (run {active.pk}, started" in response.content.decode()
+    assert CourierRun.objects.filter(courier=courier).count() == 1
