@@ -6,7 +6,8 @@ from zoneinfo import available_timezones
 
 from django import forms
 
-from couriers.models import Courier, CourierRun
+from couriers.forms_run import RunDatesForm
+from couriers.models import Courier
 
 from .models import CourierGroup
 
@@ -105,32 +106,5 @@ MemberFormSet = forms.formset_factory(MemberForm, extra=0, can_delete=True)
 ConstraintFormSet = forms.formset_factory(ConstraintForm, extra=0, can_delete=True)
 
 
-class RunForm(forms.Form):
-    mode = forms.ChoiceField(
-        label="Load",
-        choices=CourierRun.Mode.choices,
-        initial=CourierRun.Mode.DAY,
-        widget=forms.RadioSelect,
-    )
-    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    start_date = forms.DateField(
-        label="Start (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end_date = forms.DateField(
-        label="End (exclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-
-    def clean(self):
-        data = super().clean()
-        mode = data.get("mode")
-        if mode == CourierRun.Mode.DAY and not data.get("day"):
-            self.add_error("day", "Choose the day to load.")
-        if mode == CourierRun.Mode.PERIOD:
-            start, end = data.get("start_date"), data.get("end_date")
-            if not start:
-                self.add_error("start_date", "Choose the first day of the period.")
-            if not end:
-                self.add_error("end_date", "Choose the day after the last day of the period.")
-            if start and end and end <= start:
-                self.add_error("end_date", "The end date is exclusive: pick a day after the start.")
-        return data
+class RunForm(RunDatesForm):
+    """Run a group now: a specific day, a time period, or all data."""

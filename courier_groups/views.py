@@ -8,8 +8,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from couriers.models import CourierRun
-
 from .forms import ConstraintFormSet, GroupForm, MemberFormSet, RunForm
 from .models import CourierGroup, GroupRun
 from .schedule import CronError, describe_cron, get_zone, next_times, validate_cron
@@ -159,17 +157,12 @@ def group_detail(request, pk: int):
 
 def group_run(request, pk: int):
     group = get_object_or_404(CourierGroup, pk=pk)
-    form = RunForm(request.POST or None, initial={"day": timezone.localdate()})
+    form = RunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        mode = data["mode"]
-        start = data["day"] if mode == CourierRun.Mode.DAY else data.get("start_date")
         run = group_run_start(
             group=group,
             trigger="manual",
-            mode=mode,
-            start_date=start if mode != CourierRun.Mode.ALL else None,
-            end_date=data.get("end_date") if mode == CourierRun.Mode.PERIOD else None,
+            **form.run_dates(),
             started_by=request.user.get_username(),
         )
         messages.success(request, f'Courier group "{group.name}" is running.')

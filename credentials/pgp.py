@@ -7,12 +7,11 @@ proves the key can do what a courier needs (decrypt files), not just that it imp
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
 from dataclasses import dataclass
 
 import gnupg
+
+from feeds.readers.gpg import GpgUnavailable, throwaway_gpg
 
 PGP_NOT_AVAILABLE = "pgp_unavailable"
 PGP_INVALID_KEY = "pgp_invalid_key"
@@ -28,19 +27,11 @@ class PgpProblem:
 
 def pgp_key_check(private_key: str, passphrase: str) -> PgpProblem | None:
     """None when the key can decrypt with this passphrase, else what is wrong."""
-    with tempfile.TemporaryDirectory(prefix="pgp-check-") as home:
-        # The agent re-protects an imported key; in a home deleted seconds later a cheap
-        # protection is enough, and gpg's calibrated default costs seconds on a busy machine.
-        with open(os.path.join(home, "gpg-agent.conf"), "w") as conf:
-            conf.write("s2k-count 65536\n")
-        try:
-            gpg = gnupg.GPG(gnupghome=home)
-        except (OSError, ValueError):
-            return PgpProblem(PGP_NOT_AVAILABLE, "The gpg program is not available on the server.")
-        try:
+    try:
+        with throwaway_gpg(prefix="pgp-check-") as (gpg, _home):
             return _check(gpg, private_key, passphrase)
-        finally:
-            _stop_agent(home)
+    except GpgUnavailable:
+        return PgpProblem(PGP_NOT_AVAILABLE, "The gpg program is not available on the server.")
 
 
 def _check(gpg: gnupg.GPG, private_key: str, passphrase: str) -> PgpProblem | None:
@@ -68,12 +59,3 @@ def _check(gpg: gnupg.GPG, private_key: str, passphrase: str) -> PgpProblem | No
             PGP_BAD_PASSPHRASE, f"The passphrase does not unlock the private key: {hint}."
         )
     return PgpProblem(PGP_CANNOT_DECRYPT, "The private key could not decrypt a test message.")
-
-
-def _stop_agent(home: str) -> None:
-    try:
-        subprocess.run(
-            ["gpgconf", "--homedir", home, "--kill", "gpg-agent"], capture_output=True, check=False
-        )
-    except OSError:
-        pass  # no gpgconf: the agent exits by itself once its home directory is gone

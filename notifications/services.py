@@ -11,6 +11,19 @@ from .models import Notification
 logger = logging.getLogger(__name__)
 
 
+STATUS_WORDS = {
+    Notification.Level.RUNNING: "is running",
+    Notification.Level.COMPLETED: "completed",
+    Notification.Level.WARNING: "finished with warnings",
+    Notification.Level.ERROR: "failed",
+}
+
+
+def status_title(what: str, level: str) -> str:
+    """ "Courier Heap completed", "Courier group Nightly failed", ..."""
+    return f"{what} {STATUS_WORDS[level]}"
+
+
 def notification_post(
     *, level: str, title: str, message: str = "", url: str = "", subject: str = ""
 ) -> Notification:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification
-from notifications.services import notification_post
+from notifications.services import notification_post, status_title
 
 from ..models import Courier, CourierRun, RunEvent
 
@@ -285,15 +285,9 @@ def duration_words(delta: timedelta) -> str:
 
 
 def _notify(run: CourierRun, level: str, message: str) -> None:
-    titles = {
-        Notification.Level.RUNNING: "is running",
-        Notification.Level.COMPLETED: "completed",
-        Notification.Level.WARNING: "finished with warnings",
-        Notification.Level.ERROR: "failed",
-    }
     notification_post(
         level=level,
-        title=f"Courier {run.courier.name} {titles[level]}",
+        title=status_title(f"Courier {run.courier.name}", level),
         message=message,
         url=reverse("couriers:run_detail", args=[run.pk]),
         subject=f"courier-run:{run.pk}",

@@ -7,24 +7,18 @@ persist on disk. The plaintext goes to an unlinked temporary file, not to memory
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 from typing import BinaryIO
 
 import gnupg
 
 from .errors import ReaderError
+from .gpg import GpgUnavailable, throwaway_gpg
 
 
 def decrypt_pgp(stream: BinaryIO, private_key: str, passphrase: str | None) -> BinaryIO:
     """Decrypt a PGP message (binary or ASCII-armored); returns a readable, seekable file."""
-    with tempfile.TemporaryDirectory(prefix="pgp-") as home:
-        write_agent_conf(home)
-        try:
-            gpg = gnupg.GPG(gnupghome=home)
-        except (OSError, ValueError) as e:
-            raise ReaderError(f"PGP error: the gpg program is not available ({e})") from e
-        try:
+    try:
+        with throwaway_gpg() as (gpg, home):
             imported = gpg.import_keys(private_key)
             if not imported.sec_imported:
                 raise ReaderError(
@@ -37,26 +31,10 @@ def decrypt_pgp(stream: BinaryIO, private_key: str, passphrase: str | None) -> B
             )
             if not result.ok:
                 raise ReaderError(f"PGP error: {_cause(result)}")
-            plain = open(out, "rb")  # noqa: SIM115 - returned to the caller
-        finally:
-            _stop_agent(home)
-    return plain  # the directory is gone; the open file stays readable until closed
-
-
-def write_agent_conf(home: str) -> None:
-    """Skip gpg-agent's slow passphrase-hash calibration (seconds on small VMs): the keys in
-    this throwaway home are deleted when the call ends, so re-protecting them cheaply is fine."""
-    with open(os.path.join(home, "gpg-agent.conf"), "w") as conf:
-        conf.write("s2k-calibration 10\n")
-
-
-def _stop_agent(home: str) -> None:
-    try:
-        subprocess.run(
-            ["gpgconf", "--homedir", home, "--kill", "gpg-agent"], capture_output=True, check=False
-        )
-    except OSError:
-        pass  # no gpgconf: the agent exits by itself once its home directory is gone
+            # The directory goes when the block ends; the open file stays readable until closed.
+            return open(out, "rb")  # noqa: SIM115 - returned to the caller
+    except GpgUnavailable as exc:
+        raise ReaderError(f"PGP error: the gpg program is not available ({exc})") from exc
 
 
 def _cause(result: gnupg.Crypt) -> str:

@@ -32,7 +32,7 @@ from feeds.readers import (
     open_reader,
     preview,
 )
-from feeds.readers.pgp import write_agent_conf
+from feeds.readers.gpg import write_agent_conf
 
 
 class Unseekable(io.RawIOBase):
