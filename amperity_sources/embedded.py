@@ -6,6 +6,7 @@ the moto S3 endpoint is in memory and the launcher re-seeds the demo bucket on e
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -145,3 +146,18 @@ def ensure_local_secrets(data_dir: Path) -> dict[str, str]:
         path.chmod(0o600)
     values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
     return {k: v for k, v in values.items() if not os.environ.get(k)}
+
+
+@contextlib.contextmanager
+def database_url_or_embedded(database: str = "sources"):
+    """DATABASE_URL when set; else a throw-away embedded Postgres (for benchmarks)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="sources-bench-") as tmp:
+        postgres = EmbeddedPostgres(Path(tmp))
+        try:
+            yield postgres.start(database)
+        finally:
+            postgres.stop()

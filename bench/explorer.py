@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/explorer.py [N]      (default 10_000_000)
 
-Uses DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres) directly, without
+Uses DATABASE_URL (else a throw-away embedded Postgres) directly, without
 Django. Builds both tables through the loader's ensure_table (so they look like any domain
 table: "_pk" text primary key), fills them with INSERT ... SELECT generate_series, then times
 opening page 1 and page 50 (following Next) with feeds.explorer.fetch_page, by "_pk" and by
@@ -23,6 +23,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from amperity_sources.embedded import database_url_or_embedded  # noqa: E402
 from feeds import explorer  # noqa: E402
 from feeds.loading import FieldSpec, TableSpec, drop_table, ensure_table  # noqa: E402
 
@@ -104,8 +105,7 @@ def time_pages(
 
 def main() -> None:
     big_rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
-    url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    with psycopg.connect(url, autocommit=True) as conn:
+    with database_url_or_embedded() as url, psycopg.connect(url, autocommit=True) as conn:
         big, small = "Bench:Explorer10M", "Bench:Explorer1k"
         print(f"building {big} ({big_rows:,} rows) ...", flush=True)
         print(f"  built in {build(conn, big, big_rows):.1f} s")

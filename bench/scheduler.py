@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/scheduler.py [N]      (default 1000)
 
-Uses DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/sources_bench; created and
+Uses DATABASE_URL (else a throw-away embedded Postgres; the database is created and
 migrated if missing). Creates N groups (a mix of */5-minute, hourly and daily schedules in
 four time zones), each with its own courier, then ticks with a controllable clock:
 a busy minute (08:00, when the */5 and hourly groups are all due), quiet minutes with those
@@ -22,8 +22,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/sources_bench"
-os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
 os.environ["CELERY_BROKER_URL"] = "memory://"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amperity_sources.settings")
 
@@ -140,4 +138,8 @@ def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    from amperity_sources.embedded import database_url_or_embedded
+
+    with database_url_or_embedded("sources_bench") as url:
+        os.environ["DATABASE_URL"] = url
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
