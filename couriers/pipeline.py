@@ -90,7 +90,9 @@ def _execute(run: CourierRun) -> str | None:
         if run.ingest_only:
             run_heartbeat(run, files_done=len(landed))
             run_finish(
-                run, CourierRun.Status.SUCCEEDED, f"Landed {len(landed)} files (ingest only)."
+                run,
+                CourierRun.Status.SUCCEEDED,
+                f"Landed {len(landed)} file{'s' * (len(landed) != 1)} (ingest only).",
             )
             return None
         warnings = apply_load_operations(run, landed)
