@@ -131,7 +131,9 @@ def open_avro_fast(
     try:
         raw_header, meta, sync = _header(counter)
         writer_schema = json.loads(meta["avro.schema"])
-    except Exception:  # unreadable header: let the reference reader word the error
+    except (EOFError, KeyError, ValueError, UnicodeDecodeError):
+        # An unreadable header: the reference reader words the error. (Only decoding errors:
+        # a failing stream — network, S3 — must surface as itself, not as a corrupt file.)
         writer_schema = None
         raw_header = b""
     codec = meta.get("avro.codec", b"null").decode() if writer_schema is not None else ""
