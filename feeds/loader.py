@@ -1,37 +1,4 @@
 """The loading engine's public API; the implementation lives in feeds.loading."""
 
-from feeds.loading import (
-    FIELD_TYPES,
-    PK_SEPARATOR,
-    FieldSpec,
-    LoadRejected,
-    LoadResult,
-    LoadStopped,
-    Reject,
-    SourceFile,
-    SpecError,
-    TableSpec,
-    drop_table,
-    ensure_table,
-    load,
-    table_exists,
-    truncate_table,
-)
-
-__all__ = [
-    "FIELD_TYPES",
-    "PK_SEPARATOR",
-    "FieldSpec",
-    "LoadRejected",
-    "LoadResult",
-    "LoadStopped",
-    "Reject",
-    "SourceFile",
-    "SpecError",
-    "TableSpec",
-    "drop_table",
-    "ensure_table",
-    "load",
-    "table_exists",
-    "truncate_table",
-]
+from feeds.loading import *  # noqa: F403 - this module is the engine's front door
+from feeds.loading import __all__  # noqa: F401
