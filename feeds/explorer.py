@@ -2,13 +2,15 @@
 
 Keyset pagination: rows are ordered by (sort column, "_pk") and "Next" carries the last row's
 values, so page 50 of a 10-million-row table costs what page 1 does (no OFFSET, no COUNT).
-Sorting by "_pk" walks its primary-key index; another column is an ORDER BY ... LIMIT.
+Sorting by "_pk" walks its primary-key index; another column is an ORDER BY ... LIMIT, a
+whole-table sort per page unless a sort index (column, "_pk") exists (sort_index_create).
 Pure psycopg: no Django, so the benchmark can call it on any table.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ PK = "_pk"
 PAGE_ROWS = 50
 EXACT_COUNT_BELOW = 100_000
 EXACT_COUNT_MAX_BYTES = 64 * 1024 * 1024
+SORT_INDEX_ROWS = 100_000  # from this size a page sorted without an index is slow: offer one
+MAX_IDENTIFIER_BYTES = 63
 OPERATORS = {
     "=": "equals",
     "!=": "does not equal",
@@ -47,6 +51,7 @@ class Page:
     columns: list[str]
     rows: list[tuple[Any, ...]]
     next_after: str | None  # pass as ``after`` to get the next page; None on the last page
+    prev_before: str | None = None  # pass as ``before`` for the previous page; None on the first
     sort: str = PK
     descending: bool = False
     filters: list[Filter] = field(default_factory=list)
@@ -98,6 +103,71 @@ def row_count(conn: psycopg.Connection, schema: str, table: str) -> tuple[int, b
     return sampled.fetchone()[0], True
 
 
+def sort_index_name(table: str, column: str) -> str:
+    """``<table>__sort__<column>``, shortened with a hash when longer than Postgres' 63 bytes."""
+    name = f"{table}__sort__{column}"
+    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:12]
+    head = name.encode()[: MAX_IDENTIFIER_BYTES - len(digest) - 1].decode(errors="ignore")
+    return f"{head}_{digest}"
+
+
+def sort_index_exists(conn: psycopg.Connection, schema: str, table: str, column: str) -> bool:
+    """True when a usable B-tree index of the table leads with ``column``."""
+    found = conn.execute(
+        """
+        SELECT 1 FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_class ic ON ic.oid = i.indexrelid
+        JOIN pg_am am ON am.oid = ic.relam
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+        WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
+          AND am.amname = 'btree' AND i.indisvalid AND i.indpred IS NULL
+        LIMIT 1
+        """,
+        (schema, table, column),
+    ).fetchone()
+    return found is not None
+
+
+def sort_index_create(conn: psycopg.Connection, schema: str, table: str, column: str) -> str:
+    """Index (column, "_pk") so pages sorted by ``column`` are index range scans; returns the
+    index name. CONCURRENTLY: loads and readers keep going meanwhile, so ``conn`` must be in
+    autocommit. A failed earlier attempt leaves an invalid index of that name: rebuilt."""
+    if not conn.autocommit:
+        raise ValueError("sort_index_create needs an autocommit connection")
+    known = {c for c, _ in table_columns(conn, schema, table)}
+    if PK not in known:
+        raise ExplorerError(f'The table {table} has no "_pk" column: it cannot be indexed here.')
+    if column not in known or column == PK:
+        raise ExplorerError(f'There is no column "{column}" to index for sorting.')
+    name = sort_index_name(table, column)
+    invalid = conn.execute(
+        """
+        SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+        JOIN pg_namespace n ON n.oid = ic.relnamespace
+        WHERE n.nspname = %s AND ic.relname = %s AND NOT i.indisvalid
+        """,
+        (schema, name),
+    ).fetchone()
+    if invalid:
+        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(_table(schema, name)))
+    try:
+        conn.execute(
+            sql.SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({}, {})").format(
+                sql.Identifier(name),
+                _table(schema, table),
+                sql.Identifier(column),
+                sql.Identifier(PK),
+            )  # fmt: skip
+        )
+    except psycopg.errors.UndefinedObject as exc:  # e.g. a json column: no B-tree ordering
+        raise ExplorerError(f'The column "{column}" cannot be sorted by an index.') from exc
+    return name
+
+
 def _where(filters: list[Filter], known: set[str]) -> tuple[list[sql.Composable], list[Any]]:
     parts: list[sql.Composable] = []
     params: list[Any] = []
@@ -135,21 +205,26 @@ def decode_after(token: str) -> tuple[str | None, str]:
         raise ExplorerError("The page link is damaged: start again from the first page.") from exc
 
 
-def _keyset(sort: str, descending: bool, after: str) -> tuple[sql.Composable, list[Any]]:
-    value, pk = decode_after(after)
-    cmp = sql.SQL("<" if descending else ">")
+def _keyset(
+    sort: str, position: tuple[str | None, str], ascending: bool, nulls_after: bool
+) -> tuple[sql.Composable, list[Any]]:
+    """Rows strictly beyond ``position`` when walking (sort, _pk) ascending or not, nulls
+    after (forward) or before (backward) the values. Row comparisons: an index can use them."""
+    value, pk = position
+    cmp = sql.SQL(">" if ascending else "<")
     pk_col = sql.Identifier(PK)
     if sort == PK:
         return sql.SQL("{} {} %s").format(pk_col, cmp), [pk]
     col = sql.Identifier(sort)
-    if value is None:  # nulls sort last: only later nulls remain
-        return sql.SQL("({} IS NULL AND {} {} %s)").format(col, pk_col, cmp), [pk]
-    return (
-        sql.SQL("({c} {cmp} %s OR ({c} = %s AND {pk} {cmp} %s) OR {c} IS NULL)").format(
-            c=col, cmp=cmp, pk=pk_col
-        ),
-        [value, value, pk],
-    )
+    if value is None:
+        nulls = sql.SQL("({} IS NULL AND {} {} %s)").format(col, pk_col, cmp)
+        if nulls_after:
+            return nulls, [pk]
+        return sql.SQL("({} OR {} IS NOT NULL)").format(nulls, col), [pk]
+    values = sql.SQL("({c}, {pk}) {cmp} (%s, %s)").format(c=col, pk=pk_col, cmp=cmp)
+    if nulls_after:
+        return sql.SQL("({} OR {} IS NULL)").format(values, col), [value, pk]
+    return values, [value, pk]
 
 
 def _select(
@@ -158,12 +233,14 @@ def _select(
     columns: list[str],
     *,
     sort: str,
-    descending: bool,
+    ascending: bool,
     where: list[sql.Composable],
     extra: list[sql.Composable] = (),  # type: ignore[assignment]
+    nulls_last: bool = True,
 ) -> sql.Composed:
-    direction = sql.SQL("DESC" if descending else "ASC")
-    order = [sql.SQL("{} {} NULLS LAST").format(sql.Identifier(sort), direction)]
+    direction = sql.SQL("ASC" if ascending else "DESC")
+    nulls = sql.SQL("NULLS LAST" if nulls_last else "NULLS FIRST")
+    order = [sql.SQL("{} {} {}").format(sql.Identifier(sort), direction, nulls)]
     if sort != PK:
         order.append(sql.SQL("{} {}").format(sql.Identifier(PK), direction))
     return sql.SQL("SELECT {cols} FROM {table}{where} ORDER BY {order}").format(
@@ -194,6 +271,89 @@ def _run(conn: psycopg.Connection, query: sql.Composable, params: list[Any]) -> 
         raise ExplorerError(f"The filter value does not fit its column: {detail}.") from exc
 
 
+def page_query(
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    *,
+    columns: list[str],
+    sort: str,
+    descending: bool,
+    filters: list[Filter],
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = PAGE_ROWS,
+) -> tuple[sql.Composed, list[Any]]:
+    """The SELECT of one page (checked columns assumed) and its parameters. Its rows end with
+    the cursor columns (sort value and "_pk" as text) and, when split, 3 ordering columns.
+
+    ``before`` walks backwards (inverted comparison and order; the caller reverses the rows).
+    With a sort index on another column than "_pk", values and nulls are fetched by two
+    queries whose ORDER BY each matches the index (one index cannot serve both directions
+    with nulls last), then merged: each part is an index range scan stopping after ``limit``."""
+    known = {c for c, _ in table_columns(conn, schema, table)}
+    where, params = _where(filters, known)
+    forward = not before
+    ascending = descending != forward  # backwards inverts the direction ...
+    nulls_after = forward  # ... and puts the nulls first
+    position = decode_after(after or before) if (after or before) else None
+    extra = [
+        sql.SQL("{}::text AS _cursor_sort").format(sql.Identifier(sort)),
+        sql.SQL("{}::text AS _cursor_pk").format(sql.Identifier(PK)),
+    ]
+    if sort == PK or not sort_index_exists(conn, schema, table, sort):
+        if position:
+            keyset, keyset_params = _keyset(sort, position, ascending, nulls_after)
+            where, params = [*where, keyset], params + keyset_params
+        query = _select(
+            schema, table, columns, sort=sort, ascending=ascending, where=where, extra=extra,
+            nulls_last=nulls_after,
+        )  # fmt: skip
+        return query + sql.SQL(" LIMIT %s"), params + [limit]
+    col, pk_col = sql.Identifier(sort), sql.Identifier(PK)
+    direction = sql.SQL("ASC" if ascending else "DESC")
+    cmp = sql.SQL(">" if ascending else "<")
+    parts, part_params = [], []
+    for branch, nulls in ((0, False), (1, True)):
+        conds = [sql.SQL("{} IS {}NULL").format(col, sql.SQL("" if nulls else "NOT "))]
+        cond_params: list[Any] = []
+        if position and (position[0] is None) == nulls:  # the position's own part
+            if nulls:
+                conds.append(sql.SQL("{} {} %s").format(pk_col, cmp))
+                cond_params = [position[1]]
+            else:
+                conds.append(sql.SQL("({}, {}) {} (%s, %s)").format(col, pk_col, cmp))
+                cond_params = list(position)
+        elif position and nulls != nulls_after:  # this part lies behind the position
+            continue
+        order = [sql.SQL("{} {}").format(pk_col, direction)]
+        if not nulls:
+            order.insert(0, sql.SQL("{} {}").format(col, direction))
+        marks = [
+            sql.SQL("{} AS _order_part").format(sql.Literal(branch)),
+            sql.SQL("{} AS _order_sort").format(col),
+            sql.SQL("{} AS _order_pk").format(pk_col),
+        ]
+        parts.append(
+            sql.SQL("(SELECT {cols} FROM {table} WHERE {where} ORDER BY {order} LIMIT %s)").format(
+                cols=sql.SQL(", ").join([sql.Identifier(c) for c in columns] + extra + marks),
+                table=_table(schema, table),
+                where=sql.SQL(" AND ").join(where + conds),
+                order=sql.SQL(", ").join(order),
+            )
+        )
+        part_params += params + cond_params + [limit]
+    query = sql.SQL(
+        "SELECT * FROM ({parts}) p ORDER BY _order_part {nulls}, _order_sort {d}, _order_pk {d} "
+        "LIMIT %s"
+    ).format(
+        parts=sql.SQL(" UNION ALL ").join(parts),
+        nulls=sql.SQL("ASC" if nulls_after else "DESC"),
+        d=direction,
+    )
+    return query, part_params + [limit]
+
+
 def fetch_page(
     conn: psycopg.Connection,
     schema: str,
@@ -204,9 +364,11 @@ def fetch_page(
     descending: bool = False,
     filters: list[Filter] | None = None,
     after: str | None = None,
+    before: str | None = None,
     limit: int = PAGE_ROWS,
 ) -> Page:
-    """One page of rows, ordered by (sort, _pk); ``after`` is the previous page's next_after."""
+    """One page of rows, ordered by (sort, _pk). ``after`` is the previous page's next_after
+    (the rows after it); ``before`` a later page's prev_before (the rows just before it)."""
     known_columns = table_columns(conn, schema, table)
     known = {c for c, _ in known_columns}
     if not known:
@@ -215,27 +377,26 @@ def fetch_page(
     sort = sort or PK
     _check(columns, sort, known)
     filters = filters or []
-    where, params = _where(filters, known)
-    if after:
-        keyset, keyset_params = _keyset(sort, descending, after)
-        where.append(keyset)
-        params += keyset_params
-    # The cursor columns, as text: Postgres reads its own text form back exactly.
-    extra = [
-        sql.SQL("{}::text AS _cursor_sort").format(sql.Identifier(sort)),
-        sql.SQL("{}::text AS _cursor_pk").format(sql.Identifier(PK)),
-    ]
-    query = _select(
-        schema, table, columns, sort=sort, descending=descending, where=where, extra=extra
-    ) + sql.SQL(" LIMIT %s")
-    rows = _run(conn, query, params + [limit + 1]).fetchall()
+    query, params = page_query(
+        conn, schema, table, columns=columns, sort=sort, descending=descending,
+        filters=filters, after=after, before=None if after else before, limit=limit + 1,
+    )  # fmt: skip
+    rows = _run(conn, query, params).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
-    next_after = encode_after(rows[-1][-2], rows[-1][-1]) if more else None
+    width = len(columns)
+    if before and not after:
+        rows.reverse()
+        next_after = encode_after(*rows[-1][width : width + 2]) if rows else None
+        prev_before = encode_after(*rows[0][width : width + 2]) if more else None
+    else:
+        next_after = encode_after(*rows[-1][width : width + 2]) if more else None
+        prev_before = encode_after(*rows[0][width : width + 2]) if after and rows else None
     return Page(
         columns=columns,
-        rows=[r[:-2] for r in rows],
+        rows=[r[:width] for r in rows],
         next_after=next_after,
+        prev_before=prev_before,
         sort=sort,
         descending=descending,
         filters=filters,
@@ -262,7 +423,7 @@ def stream_csv(
     columns = columns or [c for c, _ in known_columns]
     _check(columns, sort or PK, known)
     where, params = _where(filters or [], known)
-    query = _select(schema, table, columns, sort=sort or PK, descending=descending, where=where)
+    query = _select(schema, table, columns, sort=sort or PK, ascending=not descending, where=where)
     return _copy_out(
         conn, sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER)").format(query), params
     )

@@ -3,9 +3,10 @@
 ON CONFLICT DO UPDATE costs a key lookup, a new row version and an index entry per row; for
 a re-delivery of most of a table that is several times slower than writing the table afresh.
 So when the staged rows are at least REBUILD_SHARE of the table (and the table can be swapped,
-see swap.py) the merge writes a new table instead -- old rows not in the load, plus the load's
-latest rows (old rows kept where the table has a newer last-updated value) -- builds its key
-and swaps it in, in the load's transaction. Same result, same counts as the in-place merge.
+see swap.py, which also rebuilds its plain indexes such as the Data Explorer's sort indexes)
+the merge writes a new table instead -- old rows not in the load, plus the load's latest rows
+(old rows kept where the table has a newer last-updated value) -- builds its key and swaps it
+in, in the load's transaction. Same result, same counts as the in-place merge.
 """
 
 from __future__ import annotations

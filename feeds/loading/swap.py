@@ -6,9 +6,13 @@ and RENAME the new one into its place -- all in the load's transaction, so reade
 the old rows until the commit and then see the new ones (Postgres re-resolves the name of a
 table that was swapped while a query waited for its lock).
 
-Only for a plain table that nothing else hangs on: views, rules, foreign keys, triggers, other
-indexes, grants, row security, inheritance, publications or another owner would be lost or
-would block the DROP, so such a table keeps the TRUNCATE + INSERT path (see merge.py).
+Plain B-tree indexes besides the key (the Data Explorer's sort indexes on (column, "_pk"),
+or any index of plain columns with default operator classes and collations) are rebuilt on the
+new table from their column list before the swap and keep their names. Otherwise only for a
+plain table that nothing else hangs on: views, rules, foreign keys, triggers, other indexes
+(unique, partial, expression, other methods or options), grants, row security, inheritance,
+publications or another owner would be lost or would block the DROP, so such a table keeps
+the TRUNCATE + INSERT path (see merge.py).
 """
 
 from __future__ import annotations
@@ -21,13 +25,28 @@ from psycopg import errors, sql
 from .ddl import qualified
 from .spec import PK_COLUMN, UPDATED_COLUMN, TableSpec
 
+# A non-key index we can rebuild exactly from its columns and their ASC/DESC, NULLS options.
+_PLAIN_INDEX = """
+    (SELECT am.amname = 'btree' AND x.reloptions IS NULL AND x.reltablespace = 0
+     FROM pg_class x JOIN pg_am am ON am.oid = x.relam WHERE x.oid = i.indexrelid)
+    AND i.indisvalid AND i.indisready AND i.indislive AND NOT i.indisprimary
+    AND NOT i.indisunique AND NOT i.indisexclusion
+    AND i.indexprs IS NULL AND i.indpred IS NULL AND i.indnkeyatts = i.indnatts
+    AND NOT EXISTS (
+        SELECT 1 FROM generate_subscripts(i.indkey::int2[], 1) k
+        JOIN pg_opclass o ON o.oid = (i.indclass::oid[])[k]
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = (i.indkey::int2[])[k]
+        WHERE NOT o.opcdefault OR (i.indcollation::oid[])[k] <> a.attcollation)
+"""
+
 _BLOCKERS = """
 SELECT c.relkind <> 'r'
     OR c.relispartition
     OR c.relrowsecurity
     OR c.relacl IS NOT NULL
     OR c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
-    OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND NOT i.indisprimary)
+    OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND NOT i.indisprimary
+               AND NOT ({plain}))
     OR NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
     OR EXISTS (SELECT 1 FROM pg_depend d
                WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid
@@ -39,7 +58,23 @@ SELECT c.relkind <> 'r'
     OR EXISTS (SELECT 1 FROM pg_publication_rel p WHERE p.prrelid = c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = %s AND c.relname = %s
-"""
+""".replace("{plain}", _PLAIN_INDEX)
+
+_PLAIN_INDEXES = """
+SELECT ic.relname,
+       array_agg(a.attname ORDER BY k),
+       array_agg((i.indoption::int2[])[k] ORDER BY k)
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+CROSS JOIN LATERAL generate_subscripts(i.indkey::int2[], 1) k
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = (i.indkey::int2[])[k]
+WHERE i.indrelid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = %s AND c.relname = %s)
+  AND {plain}
+GROUP BY ic.relname
+ORDER BY ic.relname
+""".replace("{plain}", _PLAIN_INDEX)
+_INDOPTION_DESC, _INDOPTION_NULLS_FIRST = 1, 2
 
 
 def can_swap(conn: psycopg.Connection, spec: TableSpec) -> bool:
@@ -98,6 +133,7 @@ def finish_swap(conn: psycopg.Connection, spec: TableSpec, shadow_name: str) -> 
                 shadow, sql.Identifier(UPDATED_COLUMN)
             )
         )
+    indexes = _copy_plain_indexes(conn, spec, shadow_name)
     conn.execute(sql.SQL("DROP TABLE {}").format(target))
     conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(shadow, sql.Identifier(spec.table)))
     conn.execute(
@@ -105,7 +141,41 @@ def finish_swap(conn: psycopg.Connection, spec: TableSpec, shadow_name: str) -> 
             target, temp_constraint, sql.Identifier(constraint)
         )
     )
+    for temp, name in indexes:
+        conn.execute(
+            sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                qualified(spec.schema, temp), sql.Identifier(name)
+            )
+        )
     return superseded
+
+
+def _copy_plain_indexes(
+    conn: psycopg.Connection, spec: TableSpec, shadow_name: str
+) -> list[tuple[str, str]]:
+    """Build the table's plain indexes on the shadow under temporary names (the old table
+    still holds theirs); returns (temporary name, name) pairs to rename after the swap."""
+    renames = []
+    rows = conn.execute(_PLAIN_INDEXES, (spec.schema, spec.table)).fetchall()
+    for n, (name, columns, options) in enumerate(rows):
+        keys = [
+            sql.SQL("{} {} {}").format(
+                sql.Identifier(column),
+                sql.SQL("DESC" if option & _INDOPTION_DESC else "ASC"),
+                sql.SQL("NULLS FIRST" if option & _INDOPTION_NULLS_FIRST else "NULLS LAST"),
+            )
+            for column, option in zip(columns, options, strict=True)
+        ]
+        temp = f"{shadow_name}_i{n}"
+        conn.execute(
+            sql.SQL("CREATE INDEX {} ON {} ({})").format(
+                sql.Identifier(temp),
+                qualified(spec.schema, shadow_name),
+                sql.SQL(", ").join(keys),
+            )
+        )
+        renames.append((temp, name))
+    return renames
 
 
 def _dedupe(conn: psycopg.Connection, spec: TableSpec, shadow: sql.Composed) -> int:

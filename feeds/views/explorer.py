@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
 
 from amperity_sources.db import domain_connection
 from feeds import explorer
@@ -25,6 +26,7 @@ def _filters(data: dict) -> list[explorer.Filter]:
     return [explorer.Filter(column, op, data.get("value", ""))]
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def explorer_table(request, pk: str):
     feed = feed_get(pk)
     schema, table = settings.DOMAIN_SCHEMA, feed.table_name
@@ -38,6 +40,13 @@ def explorer_table(request, pk: str):
         if not columns:
             context["error"] = f"The table {table} does not exist yet: activate the feed."
             return render(request, "feeds/table.html", context, status=404)
+        if request.method == "POST":  # "Index this column", then back to the same page
+            try:
+                explorer.sort_index_create(conn, schema, table, request.POST.get("column", ""))
+            except explorer.ExplorerError as exc:
+                context["error"] = str(exc)
+                return render(request, "feeds/table.html", context, status=400)
+            return HttpResponseRedirect(request.get_full_path())
         if not form.is_valid():
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
             context["error"] = f"Check the filter and sort: {problems}"
@@ -56,11 +65,20 @@ def explorer_table(request, pk: str):
                 filename = re.sub(r"[^A-Za-z0-9_.-]+", "_", table) + ".csv"
                 response["Content-Disposition"] = f'attachment; filename="{filename}"'
                 return response
-            page = explorer.fetch_page(conn, schema, table, after=data["after"] or None, **query)
+            before = request.GET.get("before", "")[:4000] or None
+            page = explorer.fetch_page(
+                conn, schema, table, after=data["after"] or None, before=before, **query
+            )
         except explorer.ExplorerError as exc:
             context["error"] = str(exc)
             return render(request, "feeds/table.html", context, status=400)
         rows, estimated = explorer.row_count(conn, schema, table)
+        # Sorting a big table by a column without an index sorts it all for every page.
+        slow_sort = (
+            page.sort != explorer.PK
+            and rows >= explorer.SORT_INDEX_ROWS
+            and not explorer.sort_index_exists(conn, schema, table, page.sort)
+        )
     finally:
         if not streaming:
             conn.close()
@@ -69,7 +87,7 @@ def explorer_table(request, pk: str):
         page.rows = [(*r[:i], (r[i] or "").replace("\x1f", " · "), *r[i + 1 :]) for r in page.rows]
     tags = {f.name: f.semantic_tag for f in feed.fields.all()}
     base = request.GET.copy()
-    for key in ("after", "page", "format"):
+    for key in ("after", "before", "page", "format"):
         base.pop(key, None)
     header = []
     for c, t in columns:
@@ -84,6 +102,10 @@ def explorer_table(request, pk: str):
     if page.next_after:
         next_query["after"] = page.next_after
         next_query["page"] = str(page_no + 1)
+    prev_query = base.copy()
+    if page.prev_before and page_no > 2:
+        prev_query["before"] = page.prev_before
+        prev_query["page"] = str(page_no - 1)
     csv_query = base.copy()
     csv_query["format"] = "csv"
     context.update(
@@ -96,7 +118,11 @@ def explorer_table(request, pk: str):
             "record_type": record_type(feed),
             "operators": explorer.OPERATORS,
             "next_query": next_query.urlencode() if page.next_after else "",
+            "has_prev": bool(page.prev_before),
+            "prev_query": prev_query.urlencode(),
             "csv_query": csv_query.urlencode(),
+            "slow_sort": slow_sort,
+            "self_query": request.GET.urlencode(),
             "first_query": base.urlencode(),
         }
     )

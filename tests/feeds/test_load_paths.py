@@ -185,3 +185,59 @@ def test_large_upsert_rebuild_matches_in_place_merge(conn, specs, monkeypatch):
     ]  # fmt: skip
     assert contents[0][3] == "kept"
     assert leftovers(conn) == 0
+
+
+def oid(conn, spec):
+    name = sql.Identifier(spec.schema, spec.table).as_string(conn)
+    return conn.execute("SELECT %s::regclass::oid", (name,)).fetchone()[0]
+
+
+def index_defs(conn, spec):
+    return conn.execute(
+        "SELECT indexname, regexp_replace(indexdef, ' ON .* USING ', ' USING ') FROM pg_indexes"
+        " WHERE schemaname = %s AND tablename = %s ORDER BY 1",
+        (spec.schema, spec.table),
+    ).fetchall()
+
+
+def test_sort_indexes_survive_truncate_and_rebuild_on_the_swap_path(conn, specs, monkeypatch):
+    spec = specs()
+    load(conn, spec, [SourceFile("a.csv", [batch(user_id=["1", "2"], email=["b", "a"])])])
+    table = sql.Identifier(SCHEMA, spec.table)
+    conn.execute(sql.SQL('CREATE INDEX "sort email" ON {} (email, "_pk")').format(table))
+    conn.execute(
+        sql.SQL('CREATE INDEX "sort seen" ON {} (seen DESC NULLS LAST, user_id)').format(table)
+    )
+    before = index_defs(conn, spec)
+    assert len(before) == 3
+    first_oid = oid(conn, spec)
+    load(conn, spec, [SourceFile("b.csv", [batch(user_id=["5", "6"], email=["y", "x"])])],
+         truncate=True)  # fmt: skip
+    assert oid(conn, spec) != first_oid  # a new table was swapped in ...
+    assert index_defs(conn, spec) == before  # ... with the same indexes, names and options
+    assert select(conn, spec) == [(5, "y"), (6, "x")]
+    monkeypatch.setattr(merge, "should_rebuild", lambda *a: True)
+    swapped_oid = oid(conn, spec)
+    load(conn, spec, [SourceFile("c.csv", [batch(user_id=["6", "7"], email=["z", "w"])])])
+    assert oid(conn, spec) != swapped_oid and index_defs(conn, spec) == before
+    assert leftovers(conn) == 0
+    query = sql.SQL('EXPLAIN SELECT * FROM {} ORDER BY email, "_pk" LIMIT 1').format(table)
+    conn.execute("SET enable_seqscan = off")
+    try:
+        plan = "\n".join(r[0] for r in conn.execute(query))
+    finally:
+        conn.execute("RESET enable_seqscan")
+    assert '"sort email"' in plan
+
+
+def test_a_unique_or_partial_index_keeps_the_truncate_path(conn, specs):
+    spec = specs()
+    load(conn, spec, [SourceFile("a.csv", [batch(user_id=["1"], email=["a"])])])
+    table = sql.Identifier(SCHEMA, spec.table)
+    conn.execute(
+        sql.SQL('CREATE INDEX "partial" ON {} (email) WHERE email IS NOT NULL').format(table)
+    )
+    first_oid = oid(conn, spec)
+    load(conn, spec, [SourceFile("b.csv", [batch(user_id=["5"], email=["x"])])], truncate=True)
+    assert oid(conn, spec) == first_oid and select(conn, spec) == [(5, "x")]
+    assert ("partial",) in indexes(conn, spec)
