@@ -12,6 +12,7 @@ from feeds.readers import FileSettings, list_archive_members
 
 from .models import CourierRun, LandedFile
 from .patterns import FilePattern, days_in
+from .s3 import S3File, head, list_matching
 
 
 @dataclass
@@ -31,67 +32,59 @@ def run_days(run: CourierRun) -> list[date | None]:
     return days_in(run.start_date, run.end_date or run.start_date + timedelta(days=1))
 
 
-def listing_prefix(pattern_prefix: str, courier_prefix: str) -> str:
-    """Narrow the listing with the courier's prefix when the two agree."""
-    if courier_prefix.startswith(pattern_prefix):
-        return courier_prefix
-    return pattern_prefix
-
-
-def list_objects(client, bucket: str, prefix: str):
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        yield from page.get("Contents", [])
-
-
 def find_entity_objects(client, run: CourierRun, entity: dict):
-    """Objects matching one entity for the run's dates, and the (day, pattern) misses."""
+    """Objects matching one entity for the run's dates, with the date stamped in each key,
+    and the (day, pattern) misses."""
     courier = run.courier
     pattern = FilePattern.parse(entity["object/file-pattern"])
     days = run_days(run) if pattern.has_date else [None]
-    found: dict[str, dict] = {}
+    found: dict[str, tuple[S3File, date | None]] = {}
     missing: list[MissingFile] = []
     for day in days:
-        prefix = listing_prefix(pattern.listing_prefix(day), courier.prefix)
-        hits = [
-            o for o in list_objects(client, courier.bucket, prefix) if pattern.match(o["Key"], day)
-        ]
+        hits = list(list_matching(client, courier.bucket, pattern, day, courier.prefix))
         if not hits:
-            missing.append(
-                MissingFile(pattern.text, pattern.resolve(day) if day else pattern.resolve(), day)
-            )
+            missing.append(MissingFile(pattern.text, pattern.resolve(day), day))
         for obj in hits:
-            obj["file_date"] = pattern.file_date(obj["Key"])
-            found[obj["Key"]] = obj
+            found[obj.key] = (obj, pattern.file_date(obj.key))
     if run.any_day and found:
         missing = []  # a courier group's offset window accepts a file from any of its days
     return list(found.values()), missing
 
 
-def land_object(run: CourierRun, obj: dict, land_as: dict, member: str = "") -> LandedFile:
-    settings = FileSettings.from_land_as(land_as, name=member or obj["Key"]).to_dict()
+def land_object(
+    *,
+    courier,
+    obj: S3File,
+    land_as: dict,
+    run: CourierRun | None = None,
+    member: str = "",
+    file_date: date | None = None,
+    file_settings: dict | None = None,
+) -> LandedFile:
+    """Record an object (or an archive's member) as landed: choosable as a sample, loadable."""
+    settings = file_settings or FileSettings.from_land_as(land_as, name=member or obj.key).to_dict()
     if member:
-        settings["archive_member"] = member
+        settings = {**settings, "archive_member": member}
     landed, _ = LandedFile.objects.update_or_create(
-        courier=run.courier,
-        key=obj["Key"] + (f"#{member}" if member else ""),
-        etag=obj.get("ETag", "").strip('"'),
+        courier=courier,
+        key=obj.key + (f"#{member}" if member else ""),
+        etag=obj.etag,
         defaults={
             "run": run,
-            "size": obj.get("Size", 0),
-            "last_modified": obj.get("LastModified") or timezone.now(),
+            "size": obj.size,
+            "last_modified": obj.last_modified or timezone.now(),
             "tag": land_as.get("file/tag", ""),
-            "content_type": land_as.get("file/content-type", ""),
+            "content_type": land_as.get("file/content-type") or settings.get("content_type", ""),
             "file_settings": settings,
-            "file_date": obj.get("file_date"),
+            "file_date": file_date,
         },
     )
     return landed
 
 
-def archive_members(open_object, obj: dict, contents: dict) -> list[tuple[str, dict]]:
+def archive_members(open_object, obj: S3File, contents: dict) -> list[tuple[str, dict]]:
     """(member, land-as) pairs for an archive entity: names or wildcards in archive/contents."""
-    members = list_archive_members(open_object(obj["Key"]), obj["Key"])
+    members = list_archive_members(open_object(obj.key), obj.key)
     chosen = []
     for wanted, spec in contents.items():
         for member in members:
@@ -104,22 +97,10 @@ def land_reviewed_file(
     *, courier, client, key: str, tag: str, settings: dict, member: str = ""
 ) -> LandedFile:
     """Record the file a user reviewed in the new editor: it is the new feed's sample."""
-    from .s3 import head  # boto3-facing helpers stay out of the landing logic's import path
-
-    info = head(client, courier.bucket, key)
-    file_settings = dict(settings)
-    if member:
-        file_settings["archive_member"] = member
-    landed, _ = LandedFile.objects.update_or_create(
+    return land_object(
         courier=courier,
-        key=key + (f"#{member}" if member else ""),
-        etag=info.etag,
-        defaults={
-            "size": info.size,
-            "last_modified": info.last_modified or timezone.now(),
-            "tag": tag,
-            "content_type": file_settings.get("content_type", ""),
-            "file_settings": file_settings,
-        },
+        obj=head(client, courier.bucket, key),
+        land_as={"file/tag": tag},
+        member=member,
+        file_settings=settings,
     )
-    return landed

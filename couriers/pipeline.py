@@ -159,15 +159,17 @@ def land_files(run: CourierRun) -> list[LandedFile]:
                 run_event(run, f"Skipped missing file: {miss}", RunEvent.Level.WARNING)
             else:
                 missing_required.append(f"entities[{index}]: {miss}")
-        for obj in objects:
+        for obj, file_date in objects:
             if entity.get("object/type") == "archive":
                 opener = lambda key: RangedFile(client, courier.bucket, key)  # noqa: E731
-                for member, land_as in archive_members(
-                    opener, obj, entity.get("archive/contents", {})
-                ):
-                    landed.append(land_object(run, obj, land_as, member))
+                parts = archive_members(opener, obj, entity.get("archive/contents", {}))
             else:
-                landed.append(land_object(run, obj, entity.get("object/land-as", {})))
+                parts = [("", entity.get("object/land-as", {}))]
+            for member, land_as in parts:
+                landed.append(
+                    land_object(courier=courier, run=run, obj=obj, land_as=land_as,
+                                member=member, file_date=file_date)
+                )  # fmt: skip
     if missing_required:
         if run.wait_until and timezone.now() < run.wait_until:
             raise WaitForFiles(

@@ -9,7 +9,6 @@ never ends early, so a load never takes a silently truncated file.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 
@@ -17,6 +16,7 @@ import urllib3.exceptions
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credentials.errors import S3Problem, describe_s3_error
+from feeds.readers.streams import ReadOnlyStream
 
 from .s3 import S3Error
 
@@ -26,7 +26,7 @@ RESUME_PAUSE = 0.2  # seconds, doubled on each resume of one object
 BROKEN = (BotoCoreError, OSError, urllib3.exceptions.HTTPError)
 
 
-class ResumingStream(io.RawIOBase):
+class ResumingStream(ReadOnlyStream):
     def __init__(self, client, bucket: str, key: str, *, etag: str = "") -> None:
         self.client = client
         self.bucket = bucket
@@ -41,9 +41,6 @@ class ResumingStream(io.RawIOBase):
     @property
     def name(self) -> str:
         return self.key
-
-    def readable(self) -> bool:
-        return True
 
     def tell(self) -> int:
         return self._pos
@@ -110,14 +107,6 @@ class ResumingStream(io.RawIOBase):
                 continue
             self._pos += len(data)
             return data
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def readall(self) -> bytes:
-        return self.read(-1)
 
     def close(self) -> None:
         if not self.closed and self._body is not None:

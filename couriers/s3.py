@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from credentials.errors import S3Problem, describe_s3_error
+from feeds.readers.streams import ReadOnlyStream
 
 from .patterns import FilePattern
 
@@ -61,28 +62,43 @@ def _file(obj: dict[str, Any]) -> S3File:
     )
 
 
+def _list_page(client, bucket: str, token: str | None, **kwargs: Any) -> dict[str, Any]:
+    """One ListObjectsV2 call; failures become S3Error with a named problem."""
+    if token:
+        kwargs["ContinuationToken"] = token
+    try:
+        return client.list_objects_v2(Bucket=bucket, **kwargs)
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, bucket=bucket) from exc
+
+
 def list_folder(
     client, bucket: str, prefix: str = "", *, token: str | None = None, page_size: int = 200
 ) -> FolderPage:
     """One page of a "folder": its sub-folders and files. Never lists more than one page,
     so a prefix holding 100,000 objects answers as fast as one holding ten."""
-    kwargs: dict[str, Any] = {
-        "Bucket": bucket,
-        "Prefix": prefix,
-        "Delimiter": "/",
-        "MaxKeys": page_size,
-    }
-    if token:
-        kwargs["ContinuationToken"] = token
-    try:
-        response = client.list_objects_v2(**kwargs)
-    except (ClientError, BotoCoreError) as exc:
-        raise _translate(exc, bucket=bucket) from exc
+    response = _list_page(client, bucket, token, Prefix=prefix, Delimiter="/", MaxKeys=page_size)
     return FolderPage(
         folders=[p["Prefix"] for p in response.get("CommonPrefixes", [])],
         files=[_file(o) for o in response.get("Contents", []) if o["Key"] != prefix],
         next_token=response.get("NextContinuationToken") if response.get("IsTruncated") else None,
     )
+
+
+def list_prefix(
+    client, bucket: str, prefix: str, *, page_size: int = 1000, max_pages: int | None = None
+) -> Iterator[S3File]:
+    """Every object under ``prefix``, page by page, lazily: a caller that stops early stops
+    listing. ``max_pages`` bounds the work for an interactive caller."""
+    token: str | None = None
+    pages = 0
+    while max_pages is None or pages < max_pages:
+        pages += 1
+        response = _list_page(client, bucket, token, Prefix=prefix, MaxKeys=page_size)
+        yield from (_file(o) for o in response.get("Contents", []))
+        if not response.get("IsTruncated"):
+            return
+        token = response.get("NextContinuationToken")
 
 
 def list_matching(
@@ -98,31 +114,16 @@ def list_matching(
     """Every object whose full key matches ``pattern`` (for ``day``; None = any date).
 
     Lists from the pattern's fixed prefix, narrowed by the courier prefix when one contains
-    the other, and pages lazily: a caller that stops early stops listing. ``max_pages``
-    bounds the work for an interactive caller (the pattern tester).
+    the other (see list_prefix for paging).
     """
     listing = pattern.listing_prefix(day)
     if prefix.startswith(listing):
         listing = prefix
     elif not listing.startswith(prefix):
         return  # the pattern can only name keys outside the courier's prefix
-    token: str | None = None
-    pages = 0
-    while max_pages is None or pages < max_pages:
-        pages += 1
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": listing, "MaxKeys": page_size}
-        if token:
-            kwargs["ContinuationToken"] = token
-        try:
-            response = client.list_objects_v2(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, bucket=bucket) from exc
-        for obj in response.get("Contents", []):
-            if pattern.match(obj["Key"], day):
-                yield _file(obj)
-        if not response.get("IsTruncated"):
-            return
-        token = response.get("NextContinuationToken")
+    for obj in list_prefix(client, bucket, listing, page_size=page_size, max_pages=max_pages):
+        if pattern.match(obj.key, day):
+            yield obj
 
 
 def head(client, bucket: str, key: str) -> S3File:
@@ -138,21 +139,13 @@ def head(client, bucket: str, key: str) -> S3File:
     )
 
 
-class _Body(io.RawIOBase):
+class _Body(ReadOnlyStream):
     """A streaming GET body as a plain readable file; errors become S3Error."""
 
     def __init__(self, body, bucket: str, key: str) -> None:
         self._body = body
         self._bucket = bucket
         self._key = key
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def read(self, size: int = -1) -> bytes:
         try:
@@ -175,7 +168,7 @@ def open_stream(client, bucket: str, key: str) -> BinaryIO:
     return _Body(response["Body"], bucket, key)  # type: ignore[return-value]
 
 
-class RangedFile(io.RawIOBase):
+class RangedFile(ReadOnlyStream):
     """A seekable, read-only view of an S3 object made of ranged GETs.
 
     Reads smaller than ``read_ahead`` fetch ``read_ahead`` bytes and serve later reads from
@@ -206,9 +199,6 @@ class RangedFile(io.RawIOBase):
     def name(self) -> str:
         return self.key
 
-    def readable(self) -> bool:
-        return True
-
     def seekable(self) -> bool:
         return True
 
@@ -228,14 +218,6 @@ class RangedFile(io.RawIOBase):
             raise OSError("negative seek position")
         self._pos = pos
         return pos
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def readall(self) -> bytes:
-        return self.read(-1)
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:

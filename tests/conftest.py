@@ -56,6 +56,14 @@ def s3(s3_endpoint):
 
 
 @pytest.fixture
+def s3_credential(db, s3_endpoint):
+    """The credential couriers under test use to reach the test S3 endpoint."""
+    from tests.factories import make_credential
+
+    return make_credential(s3_endpoint, name="Test S3")
+
+
+@pytest.fixture
 def bucket(s3) -> str:
     """A fresh, empty bucket for one test."""
     name = f"test-{uuid.uuid4().hex[:12]}"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from credentials.models import Credential
-from credentials.services import credential_set_secrets
+from credentials.services import credential_create
 from feeds.models import DataSource, Feed, FeedField
 
 # The demo export's users table, as a feed would describe it.
@@ -21,15 +22,25 @@ USERS_FIELDS = [
 ]
 
 
+# The demo export's dated users files (couriers.demo.write_dated_export).
+USERS_PATTERN = "'path/to/users-'yyyy'-'MM'-'dd'.avro'"
+USERS_ENTITY = {
+    "object/type": "file",
+    "object/file-pattern": USERS_PATTERN,
+    "object/land-as": {"file/tag": "users", "file/content-type": "application/avro"},
+}
+FINAL_STATUSES = {"succeeded", "failed", "stopped"}
+
+
 def make_credential(endpoint: str, name: str | None = None) -> Credential:
-    credential = Credential(
-        name=name or f"S3 {uuid.uuid4().hex[:6]}", kind=Credential.Kind.IAM, endpoint_url=endpoint
+    """An IAM credential for the test S3 endpoint, made through the product's service."""
+    return credential_create(
+        name=name or f"S3 {uuid.uuid4().hex[:6]}",
+        kind=Credential.Kind.IAM,
+        access_key_id=os.environ.get("S3_ACCESS_KEY_ID", "test"),
+        secret_access_key=os.environ.get("S3_SECRET_ACCESS_KEY", "test-secret"),
+        endpoint_url=endpoint,
     )
-    credential_set_secrets(
-        credential, {"access_key_id": "AKIDEXAMPLE", "secret_access_key": "test-secret"}
-    )
-    credential.save()
-    return credential
 
 
 def make_feed(
@@ -81,3 +92,35 @@ def domain_rows(feed: Feed, order_by: str = "_pk") -> list[dict]:
             )
         )
         return cur.fetchall()
+
+
+def users_courier(bucket: str, endpoint: str, feed=None, *, name: str = "", load_operations=None):
+    """A courier landing the dated users files; it loads them into ``feed`` when given."""
+    from couriers.models import Courier
+
+    if load_operations is None:
+        load_operations = {feed.pk: [{"type": "load", "file": "users"}]} if feed else {}
+    return Courier.objects.create(
+        name=name or f"Heap {uuid.uuid4().hex[:8]}",
+        credential=make_credential(endpoint),
+        bucket=bucket,
+        entities=[USERS_ENTITY],
+        load_operations=load_operations,
+    )
+
+
+def run_finished(run):
+    """The run, reloaded, once it has ended (for wait_until); else False."""
+    run.refresh_from_db()
+    return run.status in FINAL_STATUSES and run
+
+
+def run_here(courier, **kwargs):
+    """Run in this process, as `manage.py run_courier` does (no worker needed)."""
+    from couriers.pipeline import courier_run_execute
+    from couriers.services.runs import courier_run_start
+
+    run = courier_run_start(courier=courier, queue=False, started_by="test", **kwargs)
+    courier_run_execute(run.pk)
+    run.refresh_from_db()
+    return run

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import fastavro
 import pyarrow as pa
 
-from couriers.s3 import RangedFile
+from couriers.s3 import RangedFile, list_prefix
 from feeds.inference import infer_field
 from feeds.readers.avro_reader import arrow_schema
 
@@ -113,16 +113,11 @@ def inspect_avro(client, bucket: str, key: str, size: int) -> tuple[list[HeapCol
 
 def _sizes(client, bucket: str, prefix: str, manifest: Manifest) -> dict[str, int]:
     """{key: size} of the dump's objects (one listing of sync_<id>/, paged)."""
-    sizes: dict[str, int] = {}
     keys = [k for t in manifest.tables for k in t.keys]
     if not keys:
-        return sizes
+        return {}
     folder = keys[0].rsplit("/", 2)[0] + "/"  # …/sync_<id>/
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=folder):
-        for obj in page.get("Contents", []):
-            sizes[obj["Key"]] = int(obj.get("Size", 0))
-    return sizes
+    return {obj.key: obj.size for obj in list_prefix(client, bucket, folder)}
 
 
 def heap_discover(client, bucket: str, prefix: str = "") -> Discovery:

@@ -20,6 +20,7 @@ from amperity_sources.db import domain_connection
 from couriers.landing import land_object
 from couriers.models import CourierRun, HeapDump, LandedFile, RunEvent
 from couriers.pipeline import RunFailed, load_feed, run_s3_client
+from couriers.s3 import list_prefix
 from couriers.services.runs import run_event, run_heartbeat
 from feeds.heap_identity import IdentitySource, heap_identity_refresh
 from feeds.models import Feed
@@ -192,13 +193,12 @@ def _land_dump(run, client, manifest: Manifest, feeds: dict) -> dict[str, list[L
     lists but the bucket lacks fails the run (the dump is not complete)."""
     wanted = [t for t in manifest.tables if t.name in feeds]
     keys = [k for t in wanted for k in t.keys]
-    objects: dict[str, dict] = {}
     folders = {k.rsplit("/", 2)[0] + "/" for k in keys}
-    paginator = client.get_paginator("list_objects_v2")
-    for folder in sorted(folders):
-        for page in paginator.paginate(Bucket=run.courier.bucket, Prefix=folder):
-            for obj in page.get("Contents", []):
-                objects[obj["Key"]] = obj
+    objects = {
+        obj.key: obj
+        for folder in sorted(folders)
+        for obj in list_prefix(client, run.courier.bucket, folder)
+    }
     missing = [k for k in keys if k not in objects]
     if missing:
         raise RunFailed(
@@ -209,7 +209,10 @@ def _land_dump(run, client, manifest: Manifest, feeds: dict) -> dict[str, list[L
     landed: dict[str, list[LandedFile]] = {}
     for table in wanted:
         land_as = {"file/tag": table.name, "file/content-type": AVRO}
-        landed[table.name] = [land_object(run, objects[k], land_as) for k in table.keys]
+        landed[table.name] = [
+            land_object(courier=run.courier, run=run, obj=objects[k], land_as=land_as)
+            for k in table.keys
+        ]
     return landed
 
 

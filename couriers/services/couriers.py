@@ -60,74 +60,43 @@ def courier_problems(
     return problems
 
 
-def _check(**fields: Any) -> None:
-    problems = courier_problems(**fields)
+@transaction.atomic
+def courier_create(*, kind: str = Courier.Kind.S3, **fields: Any) -> Courier:
+    """A new courier; ``fields`` as _save takes them. Raises ValidationError by field."""
+    return _save(Courier(kind=kind), **fields)
+
+
+@transaction.atomic
+def courier_update(*, courier: Courier, **fields: Any) -> Courier:
+    """Replace a courier's configuration; ``fields`` as _save takes them."""
+    return _save(courier, **fields)
+
+
+def _save(
+    courier: Courier,
+    *,
+    name: str,
+    credential: Credential,
+    bucket: str,
+    prefix: str = "",
+    entities: list[dict[str, Any]],
+    load_operations: dict[str, list[dict[str, Any]]],
+    pgp_credential: Credential | None = None,
+) -> Courier:
+    values = {
+        "credential": credential,
+        "bucket": bucket,
+        "prefix": prefix,
+        "entities": entities,
+        "load_operations": load_operations,
+        "pgp_credential": pgp_credential,
+    }
+    problems = courier_problems(name=name, instance=courier if courier.pk else None, **values)
     if problems:
         raise ValidationError(problems)
-
-
-@transaction.atomic
-def courier_create(
-    *,
-    name: str,
-    credential: Credential,
-    bucket: str,
-    prefix: str = "",
-    entities: list[dict[str, Any]],
-    load_operations: dict[str, list[dict[str, Any]]],
-    pgp_credential: Credential | None = None,
-    kind: str = Courier.Kind.S3,
-) -> Courier:
-    _check(
-        name=name,
-        credential=credential,
-        bucket=bucket,
-        prefix=prefix,
-        entities=entities,
-        load_operations=load_operations,
-        pgp_credential=pgp_credential,
-    )
-    return Courier.objects.create(
-        name=name.strip(),
-        kind=kind,
-        credential=credential,
-        bucket=bucket,
-        prefix=prefix,
-        entities=entities,
-        load_operations=load_operations,
-        pgp_credential=pgp_credential,
-    )
-
-
-@transaction.atomic
-def courier_update(
-    *,
-    courier: Courier,
-    name: str,
-    credential: Credential,
-    bucket: str,
-    prefix: str = "",
-    entities: list[dict[str, Any]],
-    load_operations: dict[str, list[dict[str, Any]]],
-    pgp_credential: Credential | None = None,
-) -> Courier:
-    _check(
-        name=name,
-        credential=credential,
-        bucket=bucket,
-        prefix=prefix,
-        entities=entities,
-        load_operations=load_operations,
-        pgp_credential=pgp_credential,
-        instance=courier,
-    )
     courier.name = name.strip()
-    courier.credential = credential
-    courier.bucket = bucket
-    courier.prefix = prefix
-    courier.entities = entities
-    courier.load_operations = load_operations
-    courier.pgp_credential = pgp_credential
+    for attribute, value in values.items():
+        setattr(courier, attribute, value)
     courier.save()
     return courier
 

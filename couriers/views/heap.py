@@ -15,6 +15,7 @@ from couriers.heap.discovery import DiscoveryError, heap_discover, table_order
 from couriers.heap.forms import HeapConnectForm
 from couriers.heap.setup import heap_courier_create, heap_feeds, heap_feeds_activate
 from couriers.models import Courier
+from couriers.s3 import S3Error
 from credentials.services import credential_test, s3_client
 from feeds.heap_identity import heap_identity_counts, heap_identity_rows
 from feeds.models import Feed
@@ -39,6 +40,9 @@ def _discover(form: HeapConnectForm):
         return heap_discover(s3_client(data["credential"]), data["bucket"], data["prefix"])
     except DiscoveryError as exc:
         form.add_error("prefix" if data["prefix"] else "bucket", str(exc))
+        return None
+    except S3Error as exc:  # the bucket answered the test, then failed a listing or read
+        form.add_error("bucket", str(exc.problem))
         return None
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import tarfile
 import zipfile
 import zlib
 from typing import BinaryIO
 
 from .errors import ReaderError
-from .streams import GunzipStream, is_seekable, peek, spool
+from .streams import GunzipStream, ReadOnlyStream, is_seekable, peek, spool
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 
@@ -63,21 +62,13 @@ def open_archive_member(stream: BinaryIO, name: str, member: str) -> BinaryIO:
     raise _missing(name, member, seen)
 
 
-class _TarMember(io.RawIOBase):
+class _TarMember(ReadOnlyStream):
     """A tar member stream that keeps its TarFile alive and reports decompression errors."""
 
     def __init__(self, member: BinaryIO, archive: tarfile.TarFile, name: str) -> None:
         self._member = member
         self._archive = archive
         self._name = name
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def read(self, size: int = -1) -> bytes:
         with _tar_errors(self._name):

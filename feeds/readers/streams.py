@@ -14,6 +14,21 @@ from .errors import ReaderError
 CHUNK = 1024 * 1024
 
 
+class ReadOnlyStream(io.RawIOBase):
+    """A readable raw stream whose subclasses implement ``read(size)``; the rest follows."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+
 class CountingStream(io.RawIOBase):
     """Wraps a binary stream and counts the bytes read from it (for 'byte N' in errors)."""
 
@@ -89,7 +104,7 @@ def peek(stream: BinaryIO, size: int) -> tuple[bytes, BinaryIO]:
     return head, PrefixedStream(head, stream)  # type: ignore[return-value]
 
 
-class GunzipStream(io.RawIOBase):
+class GunzipStream(ReadOnlyStream):
     """Streaming gzip decompression that turns zlib/gzip failures into ReaderError."""
 
     def __init__(self, stream: BinaryIO, name: str, *, context: str = "") -> None:
@@ -97,14 +112,6 @@ class GunzipStream(io.RawIOBase):
         self._gz = gzip.GzipFile(fileobj=self._counter, mode="rb")  # type: ignore[arg-type]
         self._name = name
         self._context = context  # e.g. "unable to decompress archive: "
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def read(self, size: int = -1) -> bytes:
         try:

@@ -14,6 +14,7 @@ from amperity_sources.db import domain_connection
 from feeds import loader, readers
 from feeds.models import Feed
 from feeds.readers import FileSettings, ReaderError
+from feeds.readers.streams import PrefixedStream
 from feeds.samples import SampleError, open_sample
 
 from .errors import FeedError, FeedInvalid, PurgeRequired
@@ -116,25 +117,6 @@ def feed_delete(*, feed: Feed) -> None:
         loader.drop_table(conn, spec)
 
 
-class _Prefixed(io.RawIOBase):
-    """``head`` then the rest of ``stream``: peek at a stream that may not seek."""
-
-    def __init__(self, head: bytes, stream: BinaryIO):
-        self._head, self._stream = head, stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
-        if self._head:
-            n = min(len(b), len(self._head))
-            b[:n], self._head = self._head[:n], self._head[n:]
-            return n
-        data = self._stream.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-
 def file_settings_for(feed: Feed, name: str, head: bytes) -> FileSettings:
     """The feed's own settings when the file is of the same kind; else inferred from the file."""
     inferred = readers.infer_settings(name, head)
@@ -156,7 +138,7 @@ def feed_load_file(*, feed: Feed, stream: BinaryIO, name: str, truncate: bool) -
     try:
         file_settings = file_settings_for(feed, name, head)
         reader = readers.open_reader(
-            io.BufferedReader(_Prefixed(head, stream)), name, file_settings
+            io.BufferedReader(PrefixedStream(head, stream)), name, file_settings
         )
         source = loader.SourceFile(name=name, batches=reader.batches)
         with domain_connection(autocommit=True) as conn:

@@ -1,23 +1,9 @@
 """Courier-group fixtures: couriers pointing at the test S3 endpoint, and a group factory."""
 
-import os
-
 import pytest
 
 from courier_groups.services.groups import MemberSpec, group_create
 from couriers.models import Courier
-from credentials.services import credential_create
-
-
-@pytest.fixture
-def s3_credential(db, s3_endpoint):
-    return credential_create(
-        name="Test S3",
-        kind="iam-credential",
-        access_key_id=os.environ.get("S3_ACCESS_KEY_ID", "test"),
-        secret_access_key=os.environ.get("S3_SECRET_ACCESS_KEY", "test-secret"),
-        endpoint_url=s3_endpoint,
-    )
 
 
 @pytest.fixture

@@ -1,25 +1,12 @@
 """Click through the new courier editor in Chromium: browse to a file, or use a pattern."""
 
 import gzip
-import os
 
 import pytest
 
 from couriers.models import Courier
-from credentials.services import credential_create
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-@pytest.fixture
-def s3_credential(s3_endpoint):
-    return credential_create(
-        name="Test S3",
-        kind="iam-credential",
-        access_key_id=os.environ.get("S3_ACCESS_KEY_ID", "test"),
-        secret_access_key=os.environ.get("S3_SECRET_ACCESS_KEY", "test-secret"),
-        endpoint_url=s3_endpoint,
-    )
 
 
 @pytest.fixture

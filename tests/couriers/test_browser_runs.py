@@ -14,28 +14,11 @@ from couriers.models import Courier, CourierRun, LandedFile
 from couriers.pipeline import courier_run_execute
 from couriers.services.runs import courier_run_start
 from tests.conftest import wait_until
-from tests.factories import USERS_FIELDS, domain_rows, make_credential, make_feed
+from tests.factories import USERS_FIELDS, USERS_PATTERN, domain_rows, make_feed, users_courier
 from tests.s3_faults import FaultProxy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 DAYS = [date(2024, 3, 1) + timedelta(days=i) for i in range(10)]
-PATTERN = "'path/to/users-'yyyy'-'MM'-'dd'.avro'"
-
-
-def make_courier(bucket: str, endpoint: str, load_operations: dict, name: str) -> Courier:
-    return Courier.objects.create(
-        name=name,
-        credential=make_credential(endpoint),
-        bucket=bucket,
-        entities=[
-            {
-                "object/type": "file",
-                "object/file-pattern": PATTERN,
-                "object/land-as": {"file/tag": "users", "file/content-type": "application/avro"},
-            }
-        ],
-        load_operations=load_operations,
-    )
 
 
 def open_run_dialog(page, courier: Courier) -> None:
@@ -57,11 +40,11 @@ def test_placeholder_feed_id_lands_sample_files_and_fails_like_the_seed(
     page, celery_worker, s3, bucket, s3_endpoint
 ):
     write_dated_export(s3, bucket, DAYS[:2], rows=200, seed=2, tables=("users",))
-    courier = make_courier(
+    courier = users_courier(
         bucket,
         s3_endpoint,
-        {"df-xxxxxx": [{"type": "truncate"}, {"type": "load", "file": "users"}]},
-        "Heap samples",
+        name="Heap samples",
+        load_operations={"df-xxxxxx": [{"type": "truncate"}, {"type": "load", "file": "users"}]},
     )
     seed_error = 'Error running load-operations task\nCannot find required feeds: "df-xxxxxx"'
 
@@ -96,14 +79,14 @@ def test_missing_required_file_names_the_pattern_and_the_date(
     page, celery_worker, s3, bucket, s3_endpoint
 ):
     write_dated_export(s3, bucket, DAYS[:1], rows=50, seed=2, tables=("users",))
-    courier = make_courier(bucket, s3_endpoint, {}, "Heap missing")
+    courier = users_courier(bucket, s3_endpoint, name="Heap missing", load_operations={})
 
     run_for_day(page, courier, "2024-04-01")
     page.wait_for_selector("#run-status[data-status=failed]", timeout=60_000)
     error = page.locator("#run-error").inner_text()
     assert error.startswith(
         'Missing required file: entities[0]: no object matches "path/to/users-2024-04-01.avro" '
-        f"for 2024-04-01 (pattern {PATTERN})"
+        f"for 2024-04-01 (pattern {USERS_PATTERN})"
     )
     assert "Skip missing files" in error
 
@@ -125,8 +108,11 @@ def test_a_long_run_shows_live_progress_and_stops_without_touching_the_table(
         last_updated="last_modified",
     )
     with FaultProxy(s3_endpoint) as proxy:
-        courier = make_courier(
-            bucket, proxy.url, {feed.pk: [{"type": "load", "file": "users"}]}, "Heap slow"
+        courier = users_courier(
+            bucket,
+            proxy.url,
+            name="Heap slow",
+            load_operations={feed.pk: [{"type": "load", "file": "users"}]},
         )
         first = courier_run_start(courier=courier, start_date=DAYS[0], queue=False)
         courier_run_execute(first.pk)  # the table holds day 1 before the long run

@@ -2,13 +2,11 @@
 
 import gzip
 import json
-import os
 import re
 
 import pytest
 
 from couriers.models import Courier
-from credentials.services import credential_create
 from feeds.models import DataSource, Feed, FeedField
 
 pytestmark = pytest.mark.django_db
@@ -20,17 +18,6 @@ USERS = [
         "object/land-as": {"file/tag": "users", "file/content-type": "application/avro"},
     }
 ]
-
-
-@pytest.fixture
-def s3_credential(s3_endpoint):
-    return credential_create(
-        name="Test S3",
-        kind="iam-credential",
-        access_key_id=os.environ.get("S3_ACCESS_KEY_ID", "test"),
-        secret_access_key=os.environ.get("S3_SECRET_ACCESS_KEY", "test-secret"),
-        endpoint_url=s3_endpoint,
-    )
 
 
 def legacy_post(client, url, credential, **overrides):

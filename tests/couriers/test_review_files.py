@@ -2,7 +2,6 @@
 
 import gzip
 import io
-import os
 import shutil
 import zipfile
 
@@ -16,17 +15,6 @@ from couriers.review import review_file
 from credentials.services import credential_create
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def s3_credential(s3_endpoint):
-    return credential_create(
-        name="Test S3",
-        kind="iam-credential",
-        access_key_id=os.environ.get("S3_ACCESS_KEY_ID", "test"),
-        secret_access_key=os.environ.get("S3_SECRET_ACCESS_KEY", "test-secret"),
-        endpoint_url=s3_endpoint,
-    )
 
 
 @pytest.fixture

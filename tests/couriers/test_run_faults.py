@@ -23,7 +23,6 @@ from django.utils import timezone
 from couriers import pipeline, resuming
 from couriers.demo import dated_key, expected_tables, write_dated_export
 from couriers.models import Courier, CourierRun, RunEvent
-from couriers.pipeline import courier_run_execute
 from couriers.services.runs import (
     LOST_WORKER,
     CourierBusy,
@@ -39,18 +38,19 @@ from couriers.services.runs import (
 from couriers.tasks import execute_run
 from credentials.errors import describe_s3_error
 from tests.conftest import ROOT, _test_database_url, wait_until
-from tests.factories import USERS_FIELDS, domain_rows, make_credential, make_feed
+from tests.factories import (
+    USERS_FIELDS,
+    domain_rows,
+    make_feed,
+    run_finished,
+    run_here,
+    users_courier,
+)
 from tests.s3_faults import FaultProxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DAYS = [date(2024, 3, 1) + timedelta(days=i) for i in range(6)]
 END = DAYS[-1] + timedelta(days=1)
-USERS_PATTERN = "'path/to/users-'yyyy'-'MM'-'dd'.avro'"
-USERS_ENTITY = {
-    "object/type": "file",
-    "object/file-pattern": USERS_PATTERN,
-    "object/land-as": {"file/tag": "users", "file/content-type": "application/avro"},
-}
 
 
 @pytest.fixture(scope="module")
@@ -73,21 +73,6 @@ def users_feed(tag: str):
     )
 
 
-def users_courier(bucket: str, endpoint: str, feed=None, *, name: str = "") -> Courier:
-    return Courier.objects.create(
-        name=name or f"Heap {uuid.uuid4().hex[:8]}",
-        credential=make_credential(endpoint),
-        bucket=bucket,
-        entities=[USERS_ENTITY],
-        load_operations={feed.pk: [{"type": "load", "file": "users"}]} if feed else {},
-    )
-
-
-def finished(run: CourierRun):
-    run.refresh_from_db()
-    return run.status in {"succeeded", "failed", "stopped"} and run
-
-
 def assert_ground_truth(feed, expected: dict) -> None:
     rows = domain_rows(feed)
     assert len(rows) == len(expected)
@@ -95,14 +80,6 @@ def assert_ground_truth(feed, expected: dict) -> None:
     for user_id, row in expected.items():
         assert by_id[user_id]["email"] == row["email"]
         assert by_id[user_id]["last_modified"] == row["last_modified"]
-
-
-def run_here(courier: Courier, **kwargs) -> CourierRun:
-    """Run in this process (as `manage.py run_courier` does), to time it or patch pauses."""
-    run = courier_run_start(courier=courier, queue=False, started_by="test", **kwargs)
-    courier_run_execute(run.pk)
-    run.refresh_from_db()
-    return run
 
 
 # ------------------------------------------------------------------ a worker killed mid-load
@@ -165,7 +142,7 @@ def test_worker_killed_mid_load_leaves_the_table_as_before_then_the_run_is_retri
 
         proxy.calm()
         assert runs_watchdog(now=timezone.now() + timedelta(hours=1)) == [run.pk]
-        wait_until(lambda: finished(run), timeout=60, message="the retried run did not finish")
+        wait_until(lambda: run_finished(run), timeout=60, message="the retried run did not finish")
         assert run.status == CourierRun.Status.SUCCEEDED, run.error
         assert run.attempts == 2
         log = [e.message for e in run.events.all()]
@@ -222,7 +199,7 @@ def test_a_slow_worker_whose_run_was_taken_over_stops_quietly(celery_worker, six
     slow = stale_running_run(courier)  # this process "is" the worker that went quiet
 
     runs_watchdog(now=timezone.now() + timedelta(minutes=10))  # → the shared worker
-    wait_until(lambda: finished(CourierRun.objects.get(pk=slow.pk)), timeout=60)
+    wait_until(lambda: run_finished(CourierRun.objects.get(pk=slow.pk)), timeout=60)
     with pytest.raises(RunLost):
         run_heartbeat(slow, rows_done=5)
     run_finish(slow, CourierRun.Status.FAILED, "the slow worker's late verdict")
@@ -243,7 +220,7 @@ def test_transient_s3_errors_are_retried_and_the_counts_are_right(
     with FaultProxy(s3_endpoint, error_rate=0.3, reset_rate=0.1, cut_rate=0.25, seed=3) as proxy:
         courier = users_courier(bucket, proxy.url, feed)
         run = courier_run_start(courier=courier, mode="period", start_date=DAYS[0], end_date=END)
-        wait_until(lambda: finished(run), timeout=90, message="the run did not finish")
+        wait_until(lambda: run_finished(run), timeout=90, message="the run did not finish")
     assert run.status == CourierRun.Status.SUCCEEDED, run.error
     assert proxy.stats["error"] and proxy.stats["reset"] and proxy.stats["cut"], proxy.stats
     load = run.loads.get()
@@ -349,7 +326,7 @@ def test_two_runs_of_one_courier_started_together(celery_worker, six_days, s3_en
     assert len(runs) == 1 and len(refused) == 1
     assert str(refused[0]).startswith(f'Courier "{courier.name}" is already running (run ')
 
-    run = wait_until(lambda: finished(runs[0]), timeout=60)
+    run = wait_until(lambda: run_finished(runs[0]), timeout=60)
     assert run.status == CourierRun.Status.SUCCEEDED, run.error
     assert_ground_truth(feed, expected)
 
@@ -366,7 +343,7 @@ def test_two_couriers_loading_one_feed_at_once_do_not_corrupt_it(
         for c in couriers
     ]
     for run in runs:
-        wait_until(lambda run=run: finished(run), timeout=60)
+        wait_until(lambda run=run: run_finished(run), timeout=60)
         assert run.status == CourierRun.Status.SUCCEEDED, run.error
     assert_ground_truth(feed, expected)
 

@@ -15,9 +15,14 @@ from django.urls import reverse
 
 from couriers.demo import expected_tables, write_dated_export
 from couriers.models import Courier, CourierRun
-from couriers.pipeline import courier_run_execute
-from couriers.services.runs import courier_run_start
-from tests.factories import USERS_FIELDS, domain_rows, make_credential, make_feed
+from tests.factories import (
+    USERS_FIELDS,
+    domain_rows,
+    make_credential,
+    make_feed,
+    run_here,
+    users_courier,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DAYS = [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)]
@@ -43,24 +48,6 @@ def courier_for(bucket, endpoint, feed, *, pattern, land_as, name="") -> Courier
         ],
         load_operations={feed.pk: [{"type": "load", "file": land_as["file/tag"]}]} if feed else {},
     )
-
-
-def users_courier(bucket, endpoint, feed, name=""):
-    return courier_for(
-        bucket,
-        endpoint,
-        feed,
-        pattern="'path/to/users-'yyyy'-'MM'-'dd'.avro'",
-        land_as={"file/tag": "users", "file/content-type": "application/avro"},
-        name=name,
-    )
-
-
-def run_here(courier, **kwargs) -> CourierRun:
-    run = courier_run_start(courier=courier, queue=False, started_by="test", **kwargs)
-    courier_run_execute(run.pk)
-    run.refresh_from_db()
-    return run
 
 
 @pytest.fixture

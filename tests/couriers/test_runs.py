@@ -5,15 +5,14 @@ from datetime import date
 import pytest
 
 from couriers.demo import expected_tables, write_dated_export
-from couriers.models import Courier, CourierRun, LandedFile
+from couriers.models import CourierRun, LandedFile
 from couriers.services.runs import CourierBusy, courier_run_start
 from notifications.models import Notification
 from tests.conftest import wait_until
-from tests.factories import USERS_FIELDS, domain_rows, make_credential, make_feed
+from tests.factories import USERS_FIELDS, domain_rows, make_feed, run_finished, users_courier
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DAYS = [date(2024, 3, 1), date(2024, 3, 2)]
-USERS_PATTERN = "'path/to/users-'yyyy'-'MM'-'dd'.avro'"
 
 
 @pytest.fixture
@@ -22,38 +21,19 @@ def dated_bucket(s3, bucket):
     return bucket, summary
 
 
-def users_courier(bucket, endpoint, load_operations):
-    return Courier.objects.create(
-        name=f"Heap {bucket}",
-        credential=make_credential(endpoint),
-        bucket=bucket,
-        entities=[
-            {
-                "object/type": "file",
-                "object/file-pattern": USERS_PATTERN,
-                "object/land-as": {"file/tag": "users", "file/content-type": "application/avro"},
-            }
-        ],
-        load_operations=load_operations,
-    )
-
-
 def notification_at(run, level):
     return Notification.objects.filter(subject=f"courier-run:{run.pk}", level=level).first()
-
-
-def finished(run):
-    run.refresh_from_db()
-    return run.status in {"succeeded", "failed", "stopped"} and run
 
 
 def test_placeholder_feed_id_lands_files_then_fails_like_the_seed(
     celery_worker, dated_bucket, s3_endpoint
 ):
     bucket, _ = dated_bucket
-    courier = users_courier(bucket, s3_endpoint, {"df-xxxxxx": [{"type": "load", "file": "users"}]})
+    courier = users_courier(
+        bucket, s3_endpoint, load_operations={"df-xxxxxx": [{"type": "load", "file": "users"}]}
+    )
     run = courier_run_start(courier=courier, start_date=DAYS[0], started_by="test")
-    wait_until(lambda: finished(run), message="run did not finish")
+    wait_until(lambda: run_finished(run), message="run did not finish")
     assert run.status == CourierRun.Status.FAILED
     assert (
         run.error == 'Error running load-operations task\nCannot find required feeds: "df-xxxxxx"'
@@ -72,12 +52,14 @@ def test_run_loads_two_days_into_the_domain_table_and_repeats_safely(
     feed = make_feed(
         "Heap", f"Users {bucket}", USERS_FIELDS, ["user_id"], last_updated="last_modified"
     )
-    courier = users_courier(bucket, s3_endpoint, {feed.pk: [{"type": "load", "file": "users"}]})
+    courier = users_courier(
+        bucket, s3_endpoint, load_operations={feed.pk: [{"type": "load", "file": "users"}]}
+    )
 
     run = courier_run_start(
         courier=courier, mode="period", start_date=DAYS[0], end_date=date(2024, 3, 3)
     )
-    wait_until(lambda: finished(run), message="run did not finish")
+    wait_until(lambda: run_finished(run), message="run did not finish")
     assert run.status == CourierRun.Status.SUCCEEDED, run.error
     expected = expected_tables(summary.spec, ["users"])["users"]
     rows = domain_rows(feed)
@@ -97,7 +79,7 @@ def test_run_loads_two_days_into_the_domain_table_and_repeats_safely(
     again = courier_run_start(
         courier=courier, mode="period", start_date=DAYS[0], end_date=date(2024, 3, 3)
     )
-    wait_until(lambda: finished(again), message="second run did not finish")
+    wait_until(lambda: run_finished(again), message="second run did not finish")
     assert again.status == CourierRun.Status.SUCCEEDED
     assert again.loads.get().status == "skipped"  # same keys and ETags: nothing new
     assert len(domain_rows(feed)) == len(expected)
@@ -107,20 +89,20 @@ def test_missing_required_file_fails_with_the_pattern_and_date(
     celery_worker, dated_bucket, s3_endpoint
 ):
     bucket, _ = dated_bucket
-    courier = users_courier(bucket, s3_endpoint, {})
+    courier = users_courier(bucket, s3_endpoint, load_operations={})
     run = courier_run_start(courier=courier, start_date=date(2024, 4, 1))
-    wait_until(lambda: finished(run))
+    wait_until(lambda: run_finished(run))
     assert run.status == CourierRun.Status.FAILED
     assert 'no object matches "path/to/users-2024-04-01.avro" for 2024-04-01' in run.error
 
     skipping = courier_run_start(courier=courier, start_date=date(2024, 4, 1), skip_missing=True)
-    wait_until(lambda: finished(skipping))
+    wait_until(lambda: run_finished(skipping))
     assert skipping.status == CourierRun.Status.SUCCEEDED
 
 
 def test_one_active_run_per_courier(dated_bucket, s3_endpoint):
     bucket, _ = dated_bucket
-    courier = users_courier(bucket, s3_endpoint, {})
+    courier = users_courier(bucket, s3_endpoint, load_operations={})
     courier_run_start(courier=courier, start_date=DAYS[0], queue=False)
     with pytest.raises(CourierBusy, match="already running"):
         courier_run_start(courier=courier, start_date=DAYS[0], queue=False)
