@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "feeds",
     "couriers",
     "courier_groups",
+    "demo",  # management commands seed_demo and generate_heap_demo
 ]
 
 MIDDLEWARE = [

@@ -47,7 +47,6 @@ def run_bench(rows: int) -> str:
 
     call_command("migrate", "--noinput", verbosity=0)
 
-    from couriers.demo import HeapExportSpec, ensure_bucket, make_s3_client, write_heap_export
     from couriers.heap.discovery import heap_discover
     from couriers.heap.setup import heap_courier_create, heap_feeds, heap_feeds_activate
     from couriers.models import CourierRun
@@ -55,6 +54,7 @@ def run_bench(rows: int) -> str:
     from couriers.services.runs import courier_run_start
     from credentials.models import Credential
     from credentials.services import credential_set_secrets, s3_client
+    from demo import HeapExportSpec, ensure_bucket, make_s3_client, write_heap_export
     from feeds.services import feed_delete
 
     endpoint = os.environ["S3_ENDPOINT_URL"]

@@ -39,7 +39,7 @@ import pyarrow.csv as pa_csv
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from couriers.demo import _avro_schema, table_columns  # noqa: E402
+from demo import avro_schema, table_columns  # noqa: E402
 
 SCHEMA = "domain_bench"
 TABLE = "Heap:Pageviews"
@@ -108,7 +108,7 @@ def _long(n: int) -> bytes:
 
 
 def heap_schema() -> dict:
-    schema = _avro_schema("pageviews", False)
+    schema = avro_schema("pageviews", False)
     for f in schema["fields"]:
         if not isinstance(f["type"], list):
             f["type"], f["default"] = ["null", f["type"]], None

@@ -4,10 +4,10 @@ from celery import shared_task
 from django.conf import settings
 
 from .pipeline import courier_run_execute
-from .services.runs import runs_watchdog
+from .services.runs import EXECUTE_RUN_TASK, runs_watchdog
 
 
-@shared_task(name="couriers.execute_run", bind=True, max_retries=None, acks_late=True)
+@shared_task(name=EXECUTE_RUN_TASK, bind=True, max_retries=None, acks_late=True)
 def execute_run(self, run_id: int) -> None:
     if courier_run_execute(run_id) == "wait":
         raise self.retry(countdown=settings.SOURCES_WAIT_RETRY_SECONDS)

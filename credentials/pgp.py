@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import gnupg
 
-from feeds.readers.gpg import GpgUnavailable, throwaway_gpg
+from amperity_sources.gpg import GpgUnavailable, throwaway_gpg
 
 PGP_NOT_AVAILABLE = "pgp_unavailable"
 PGP_INVALID_KEY = "pgp_invalid_key"

@@ -22,7 +22,7 @@ USERS_FIELDS = [
 ]
 
 
-# The demo export's dated users files (couriers.demo.write_dated_export).
+# The demo export's dated users files (demo.write_dated_export).
 USERS_PATTERN = "'path/to/users-'yyyy'-'MM'-'dd'.avro'"
 USERS_ENTITY = {
     "object/type": "file",

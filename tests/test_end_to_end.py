@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from couriers.demo import expected_tables, write_dated_export
 from couriers.models import Courier
+from demo import expected_tables, write_dated_export
 from tests.factories import USERS_FIELDS, make_credential, make_feed
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]

@@ -8,5 +8,4 @@ manifest means its dump is complete). In reading order:
   setup.py       create the Heap courier and one draft feed per chosen table
   runs.py        heap_run(): load every new dump, table by table, then refresh identity tables
   identity.py    which feeds the identity tables are built from, and their state
-  demo_setup.py  the demo's Heap courier (used by seed_demo)
 """

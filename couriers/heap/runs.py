@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import IntegrityError
 
 from amperity_sources.db import domain_connection
+from couriers.feed_load import RunFailed, load_feed, run_s3_client
 from couriers.landing import land_object
 from couriers.models import CourierRun, HeapDump, LandedFile, RunEvent
-from couriers.pipeline import RunFailed, load_feed, run_s3_client
 from couriers.s3 import list_prefix
 from couriers.services.runs import run_event, run_heartbeat
 from feeds.heap_identity import IdentitySource, heap_identity_refresh

@@ -12,10 +12,20 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from amperity_sources.celery import app as celery_app
 from notifications.models import Notification
 from notifications.services import notification_post, status_title
 
 from ..models import Courier, CourierRun, RunEvent
+
+EXECUTE_RUN_TASK = "couriers.execute_run"
+
+
+def queue_run(run_id: int) -> None:
+    """Send the run to the workers. By task name, so this module does not import the tasks
+    module (which imports the pipeline, which imports this module)."""
+    celery_app.send_task(EXECUTE_RUN_TASK, args=[run_id])
+
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # a run whose worker dies this many times is failed, not retried again
@@ -83,9 +93,7 @@ def courier_run_start(
     run_event(run, "Courier run request: " + run_description(run))
     _notify(run, Notification.Level.RUNNING, "Queued")
     if queue:
-        from ..tasks import execute_run
-
-        transaction.on_commit(lambda: execute_run.delay(run.pk))
+        transaction.on_commit(lambda: queue_run(run.pk))
     return run
 
 
@@ -232,8 +240,6 @@ def runs_watchdog(*, now: datetime | None = None) -> list[int]:
     A run is put back in the queue only if its heartbeat is still stale at that moment, so a
     worker that was merely slow loses nothing: its next heartbeat notices the takeover and it
     stops, rolling its load back (RunLost)."""
-    from ..tasks import execute_run
-
     now = now or timezone.now()
     cutoff = now - stale_after()
     stale = CourierRun.objects.filter(
@@ -267,7 +273,7 @@ def runs_watchdog(*, now: datetime | None = None) -> list[int]:
                 f"(attempt {deaths + 1} of {MAX_ATTEMPTS}).",
                 RunEvent.Level.WARNING,
             )
-            transaction.on_commit(lambda pk=run.pk: execute_run.delay(pk))
+            transaction.on_commit(lambda pk=run.pk: queue_run(pk))
     return seen
 
 

@@ -11,8 +11,9 @@ from typing import BinaryIO
 
 import gnupg
 
+from amperity_sources.gpg import GpgUnavailable, throwaway_gpg
+
 from .errors import ReaderError
-from .gpg import GpgUnavailable, throwaway_gpg
 
 
 def decrypt_pgp(stream: BinaryIO, private_key: str, passphrase: str | None) -> BinaryIO:

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from couriers.demo import dated_key, write_dated_export
 from couriers.models import Courier, CourierRun, LandedFile
 from couriers.pipeline import courier_run_execute
 from couriers.services.runs import courier_run_start
+from demo import dated_key, write_dated_export
 from tests.conftest import wait_until
 from tests.factories import USERS_FIELDS, USERS_PATTERN, domain_rows, make_feed, users_courier
 from tests.s3_faults import FaultProxy

@@ -20,8 +20,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from couriers import pipeline, resuming
-from couriers.demo import dated_key, expected_tables, write_dated_export
+from couriers import feed_load, resuming
 from couriers.models import Courier, CourierRun, RunEvent
 from couriers.services.runs import (
     LOST_WORKER,
@@ -37,6 +36,7 @@ from couriers.services.runs import (
 )
 from couriers.tasks import execute_run
 from credentials.errors import describe_s3_error
+from demo import dated_key, expected_tables, write_dated_export
 from tests.conftest import ROOT, _test_database_url, wait_until
 from tests.factories import (
     USERS_FIELDS,
@@ -234,7 +234,7 @@ def test_a_body_that_keeps_breaking_fails_cleanly_and_loads_nothing(
 ):
     bucket, _, _ = six_days
     monkeypatch.setattr(resuming, "RESUME_PAUSE", 0.01)  # the same path, without the waits
-    monkeypatch.setattr(pipeline, "LOAD_RETRY_SECONDS", 0.01)
+    monkeypatch.setattr(feed_load, "LOAD_RETRY_SECONDS", 0.01)
     feed = users_feed(bucket)
     with FaultProxy(s3_endpoint, cut_rate=1.0) as proxy:  # every object GET is cut short
         run = run_here(users_courier(bucket, proxy.url, feed), start_date=DAYS[0])

@@ -13,8 +13,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from couriers.demo import expected_tables, write_dated_export
 from couriers.models import Courier, CourierRun
+from demo import expected_tables, write_dated_export
 from tests.factories import (
     USERS_FIELDS,
     domain_rows,

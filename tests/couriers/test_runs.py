@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from couriers.demo import expected_tables, write_dated_export
 from couriers.models import CourierRun, LandedFile
 from couriers.services.runs import CourierBusy, courier_run_start
+from demo import expected_tables, write_dated_export
 from notifications.models import Notification
 from tests.conftest import wait_until
 from tests.factories import USERS_FIELDS, domain_rows, make_feed, run_finished, users_courier

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from amperity_sources.gpg import write_agent_conf
 from feeds.readers import (
     CONTENT_TYPES,
     FileSettings,
@@ -32,7 +33,6 @@ from feeds.readers import (
     open_reader,
     preview,
 )
-from feeds.readers.gpg import write_agent_conf
 
 
 class Unseekable(io.RawIOBase):

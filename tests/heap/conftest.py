@@ -2,10 +2,10 @@
 
 import pytest
 
-from couriers.demo import HeapExportSpec, write_heap_export
 from couriers.heap.discovery import heap_discover
 from couriers.heap.setup import heap_courier_create, heap_feeds, heap_feeds_activate
 from credentials.services import s3_client
+from demo import HeapExportSpec, write_heap_export
 from tests.factories import make_credential
 
 SPEC = HeapExportSpec(rows=2400, seed=11, part_rows=250)

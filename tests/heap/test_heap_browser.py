@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from couriers.demo import HeapExportSpec, expected_counts, write_heap_export
+from demo import HeapExportSpec, expected_counts, write_heap_export
 from feeds.models import Feed
 from tests.factories import make_credential
 

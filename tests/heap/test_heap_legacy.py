@@ -2,10 +2,10 @@
 
 import pytest
 
-from couriers.demo import expected_tables
 from couriers.models import Courier, CourierRun, LandedFile
 from couriers.pipeline import courier_run_execute
 from couriers.services.runs import courier_run_start
+from demo import expected_tables
 from tests.factories import USERS_FIELDS, domain_rows, make_feed
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,10 +4,10 @@ from datetime import datetime
 
 import pytest
 
-from couriers.demo import NEW_USER_PROPERTY, expected_tables
 from couriers.heap.columns import heap_columns_add, heap_pending_columns
 from couriers.models import CourierRun, HeapDump, LandedFile
 from couriers.services.runs import courier_run_start
+from demo import NEW_USER_PROPERTY, expected_tables
 from notifications.models import Notification
 from tests.conftest import wait_until
 from tests.factories import domain_rows

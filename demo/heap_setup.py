@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from couriers.heap.discovery import heap_discover
+from couriers.heap.setup import heap_courier_create, heap_feeds_activate
 from couriers.models import Courier
 from credentials.models import Credential
 from credentials.services import s3_client
-
-from .discovery import heap_discover
-from .setup import heap_courier_create, heap_feeds_activate
 
 DEMO_COURIER = "Heap Connect"
 

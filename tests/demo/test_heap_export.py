@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from couriers.demo import (
+from demo import (
     ALL_TABLES,
     NEW_USER_PROPERTY,
     TABLE_KEYS,

@@ -1,10 +1,10 @@
-"""Write a demo Heap Connect export to an S3 bucket (see couriers/demo.py for what it holds)."""
+"""Write a demo Heap Connect export to an S3 bucket (see the demo package for what it holds)."""
 
 from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from couriers import demo
+import demo
 
 
 class Command(BaseCommand):

@@ -14,13 +14,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from couriers.demo import HeapExportSpec, ensure_bucket, write_dated_export, write_heap_export
-from couriers.heap.demo_setup import heap_demo_setup
 from couriers.models import Courier, CourierRun, LandedFile
 from couriers.pipeline import courier_run_execute
 from couriers.services.runs import courier_run_start
 from credentials.models import Credential
 from credentials.services import credential_set_secrets, s3_client
+from demo import HeapExportSpec, ensure_bucket, write_dated_export, write_heap_export
+from demo.heap_setup import heap_demo_setup
 from feeds.models import Feed
 from feeds.services import feed_activate, feed_create
 

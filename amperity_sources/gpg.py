@@ -1,6 +1,7 @@
 """A throwaway gpg home: keys are imported for one operation and gone afterwards.
 
-Used to decrypt files here (pgp.py) and to check PGP credentials (credentials/pgp.py).
+Shared by file decryption (feeds/readers/pgp.py) and PGP credential checks (credentials/pgp.py),
+so neither app imports the other.
 """
 
 from __future__ import annotations

@@ -1,0 +1,212 @@
+"""Loading landed files into one feed: the step the dated-file path and the Heap path share.
+
+load_feed() opens each landed file (decrypting and opening archive members as needed), hands
+the streams to the loader in one transaction, retries transient S3 faults, and records what
+happened (RunLoad, rejected rows, LoadedObject). RunFailed and RunStopped end the run.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import BinaryIO
+
+from django.db import transaction
+from django.utils import timezone
+
+from amperity_sources.db import domain_connection
+from credentials.services import credential_secrets, s3_client
+from feeds.loader import LoadRejected, LoadResult, LoadStopped, SourceFile, load
+from feeds.models import Feed
+from feeds.readers import FileSettings, ReaderError, decrypt_pgp, open_archive_member, open_reader
+from feeds.services import feed_table_spec
+
+from .models import CourierRun, LandedFile, LoadedObject, RunEvent, RunLoad, RunReject
+from .resuming import ResumingStream
+from .s3 import RangedFile, S3Error
+from .services.runs import run_event, run_heartbeat
+
+SEEKABLE_TYPES = {"application/x-parquet"}
+MAX_STORED_REJECTS = 10_000
+# A feed's load that breaks on a transient S3 error (after botocore's own retries and the
+# stream's resumes) is rolled back and tried again this many times in all, with backoff.
+LOAD_ATTEMPTS = 3
+LOAD_RETRY_SECONDS = 1.0
+
+
+class RunFailed(Exception):
+    """Ends the run as Failed with this message."""
+
+
+class RunStopped(Exception):
+    """Ends the run as Stopped with this message (what was and was not loaded)."""
+
+
+def stopped_message(loaded: list[str]) -> str:
+    if not loaded:
+        return "No domain table was changed."
+    return (
+        "The load in progress was rolled back. Loaded completely before the stop: "
+        + ", ".join(loaded)
+        + "."
+    )
+
+
+def run_s3_client(run: CourierRun):
+    """One S3 client per run: building one (session, endpoint resolution) costs most of a second."""
+    if getattr(run, "_s3_client", None) is None:
+        run._s3_client = s3_client(run.courier.credential)
+    return run._s3_client
+
+
+def load_feed(
+    run, feed: Feed, files: list[LandedFile], *, truncate: bool, rows_before: int
+) -> LoadResult:
+    """Load ``files`` into the feed's table in one transaction: all of them or nothing."""
+    run_load = RunLoad.objects.create(
+        run=run,
+        feed=feed,
+        truncate=truncate,
+        files=[f.key for f in files],
+        status=RunLoad.Status.LOADING,
+    )
+    if not files and not truncate:
+        run_load.status = RunLoad.Status.SKIPPED
+        run_load.finished_at = timezone.now()
+        run_load.save()
+        run_event(run, f"{feed.table_name}: nothing new to load")
+        return LoadResult()
+    run_event(
+        run,
+        f"Loading {len(files)} file{'s' * (len(files) != 1)} into {feed.table_name}"
+        + (" (truncate first)" if truncate else ""),
+    )
+    files_before = run.files_done
+    for attempt in range(1, LOAD_ATTEMPTS + 1):
+        try:
+            result = _load_once(run, run_load, feed, files, truncate, rows_before, files_before)
+            break
+        except S3Error as exc:
+            if not exc.problem.transient or attempt == LOAD_ATTEMPTS:
+                _record_load(run_load, LoadResult(), RunLoad.Status.FAILED, str(exc.problem))
+                raise RunFailed(
+                    f"{feed.table_name}: {exc.problem} Nothing was written to the table."
+                ) from None
+            run_event(
+                run,
+                f"{feed.table_name}: {exc.problem.message} The load was rolled back; trying "
+                f"again (attempt {attempt + 1} of {LOAD_ATTEMPTS}).",
+                RunEvent.Level.WARNING,
+            )
+            time.sleep(LOAD_RETRY_SECONDS * 2 ** (attempt - 1))
+    with transaction.atomic():
+        _record_load(run_load, result, RunLoad.Status.SUCCEEDED)
+        _store_rejects(run, feed, result)
+        for f in files:
+            LoadedObject.objects.get_or_create(
+                feed=feed, key=f.key, etag=f.etag, defaults={"run": run}
+            )
+        Feed.objects.filter(pk=feed.pk).update(last_loaded_at=timezone.now())
+    run_event(
+        run,
+        f"{feed.table_name}: {result.rows_read} rows read, {result.inserted} inserted, "
+        f"{result.updated} updated, {result.rejected} rejected",
+    )
+    return result
+
+
+def _load_once(
+    run, run_load: RunLoad, feed: Feed, files, truncate: bool, rows_before: int, files_before: int
+) -> LoadResult:
+    """One attempt at the feed's load; any exception leaves the table as it was."""
+    client = run_s3_client(run)
+    opened = [0]  # files opened so far; counted here, written by the loading thread
+
+    def batches_of(landed: LandedFile):
+        def open_batches():
+            # Runs on the loader's read-ahead thread: no database work here.
+            opened[0] += 1
+            settings = FileSettings.from_dict(landed.file_settings)
+            stream, name = open_landed(client, run.courier, landed, settings)
+            return open_reader(stream, name, settings).batches()
+
+        return open_batches
+
+    sources = [SourceFile(name=f.key, batches=batches_of(f), file_date=f.file_date) for f in files]
+
+    def should_stop() -> bool:
+        status = run_heartbeat(run, files_done=files_before + opened[0])
+        return status == CourierRun.Status.STOPPING
+
+    def on_progress(rows: int) -> None:
+        run_heartbeat(run, rows_done=rows_before + rows, files_done=files_before + opened[0])
+
+    try:
+        with domain_connection() as conn:
+            return load(
+                conn,
+                feed_table_spec(feed),
+                sources,
+                truncate=truncate,
+                should_stop=should_stop,
+                on_progress=on_progress,
+            )
+    except LoadStopped as stopped:
+        _record_load(run_load, stopped.result, RunLoad.Status.FAILED, "stopped")
+        raise RunStopped(stopped_message([])) from None
+    except LoadRejected as rejected:
+        _record_load(run_load, rejected.result, RunLoad.Status.FAILED, str(rejected))
+        _store_rejects(run, feed, rejected.result)
+        raise RunFailed(f"{feed.table_name}: {rejected}") from None
+    except ReaderError as exc:
+        _record_load(run_load, LoadResult(), RunLoad.Status.FAILED, str(exc))
+        raise RunFailed(f"{feed.table_name}: {exc}. Nothing was written to the table.") from None
+
+
+def open_landed(
+    client, courier, landed: LandedFile, settings: FileSettings
+) -> tuple[BinaryIO, str]:
+    """The landed object's bytes: decrypted, and the archive member opened, as needed."""
+    key, _, member = landed.key.partition("#")
+    seekable = settings.content_type in SEEKABLE_TYPES or bool(member)
+    stream: BinaryIO = (
+        RangedFile(client, courier.bucket, key)
+        if seekable and not key.endswith((".pgp", ".gpg"))
+        else ResumingStream(client, courier.bucket, key, etag=landed.etag)
+    )
+    name = key
+    if key.endswith((".pgp", ".gpg")):
+        if not courier.pgp_credential_id:
+            raise RunFailed(f"{key}: PGP error: the courier has no PGP credential to decrypt it")
+        secrets = credential_secrets(courier.pgp_credential)
+        stream = decrypt_pgp(stream, secrets.get("private_key", ""), secrets.get("passphrase"))
+        name = key.rsplit(".", 1)[0]
+    if member:
+        stream = open_archive_member(stream, name, member)
+        name = member
+    return stream, name
+
+
+def _record_load(run_load: RunLoad, result: LoadResult, status: str, error: str = "") -> None:
+    run_load.status = status
+    run_load.rows_read = result.rows_read
+    run_load.inserted = result.inserted
+    run_load.updated = result.updated
+    run_load.rejected = result.rejected
+    run_load.error = error
+    run_load.finished_at = timezone.now()
+    run_load.save()
+
+
+def _store_rejects(run, feed, result: LoadResult) -> None:
+    RunReject.objects.bulk_create(
+        RunReject(
+            run=run,
+            feed=feed,
+            file=r.file,
+            row=r.row,
+            field=r.field,
+            value=r.value or "",
+            reason=r.reason,
+        )
+        for r in result.rejects[:MAX_STORED_REJECTS]
+    )
