@@ -24,6 +24,14 @@ def status_title(what: str, level: str) -> str:
     return f"{what} {STATUS_WORDS[level]}"
 
 
+def notification_status_post(*, what: str, level: str, message: str, url: str, subject: str):
+    """The one notification a run keeps (by ``subject``), titled by its state:
+    "Courier Heap is running" → "Courier Heap completed" / "... failed"."""
+    return notification_post(
+        level=level, title=status_title(what, level), message=message, url=url, subject=subject
+    )
+
+
 def notification_post(
     *, level: str, title: str, message: str = "", url: str = "", subject: str = ""
 ) -> Notification:

@@ -20,7 +20,7 @@ from couriers.services.runs import (
     duration_words,
 )
 from notifications.models import Notification
-from notifications.services import notification_post, status_title
+from notifications.services import notification_post, notification_status_post
 
 from ..models import CourierGroup, GroupMember, GroupRun, GroupRunCourier
 from ..schedule import get_zone, latest_due
@@ -356,9 +356,9 @@ def _finish(run: GroupRun, status: str, message: str, now: datetime, *, warning:
 
 
 def _notify(run: GroupRun, level: str, message: str) -> None:
-    notification_post(
+    notification_status_post(
+        what=f"Courier group {run.group.name}",
         level=level,
-        title=status_title(f"Courier group {run.group.name}", level),
         message=message,
         url=reverse("courier_groups:run_detail", args=[run.pk]),
         subject=f"group-run:{run.pk}",

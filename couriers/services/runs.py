@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from amperity_sources.celery import app as celery_app
 from notifications.models import Notification
-from notifications.services import notification_post, status_title
+from notifications.services import notification_status_post
 
 from ..models import Courier, CourierRun, RunEvent
 
@@ -291,9 +291,9 @@ def duration_words(delta: timedelta) -> str:
 
 
 def _notify(run: CourierRun, level: str, message: str) -> None:
-    notification_post(
+    notification_status_post(
+        what=f"Courier {run.courier.name}",
         level=level,
-        title=status_title(f"Courier {run.courier.name}", level),
         message=message,
         url=reverse("couriers:run_detail", args=[run.pk]),
         subject=f"courier-run:{run.pk}",

@@ -114,9 +114,14 @@ def test_content_type_list():
         "application/x-ndjson",
         "application/avro",
         "application/x-parquet",
-        "application/xml",
-        "application/cbor",
     }
+
+
+@pytest.mark.parametrize("content_type", ["application/xml", "application/cbor"])
+def test_content_types_without_a_reader_are_refused_at_save(content_type):
+    ents = [with_change(SEED_ENTITY, ("object/land-as", "file/content-type"), content_type)]
+    [error] = validate_entities(ents)
+    assert f'unknown content type "{content_type}"' in error
 
 
 def test_plain_path_pattern_is_valid():
