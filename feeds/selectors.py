@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 
 from amperity_sources.db import domain_connection
 from feeds import explorer
+from feeds.loading.identity import heap_identity_counts, heap_identity_rows
 from feeds.tags import is_profile_tag
 
 from .models import Feed
@@ -54,3 +55,27 @@ def explorer_tables() -> list[DomainTable]:
             )
             out.append(DomainTable(feed, rows, estimated, record_type(feed), exists))
     return out
+
+
+def domain_table_rows(feed: Feed) -> tuple[int, bool] | None:
+    """(rows, estimated) of the feed's domain table, or None when it has no table yet."""
+    with domain_connection(autocommit=True) as conn:
+        if not explorer.table_columns(conn, settings.DOMAIN_SCHEMA, feed.table_name):
+            return None
+        return explorer.row_count(conn, settings.DOMAIN_SCHEMA, feed.table_name)
+
+
+def heap_identity_tables(names: tuple[str, ...]) -> list[dict]:
+    """Each Heap identity table's row count and, when it has rows, a sample of them."""
+    with domain_connection(autocommit=True) as conn:
+        counts = heap_identity_counts(conn, settings.DOMAIN_SCHEMA, names)
+        return [
+            {
+                "name": name,
+                "rows": counts[name],
+                "sample": heap_identity_rows(conn, settings.DOMAIN_SCHEMA, name)
+                if counts[name]
+                else None,
+            }
+            for name in names
+        ]

@@ -22,7 +22,7 @@ from couriers.landing import land_object
 from couriers.models import CourierRun, HeapDump, LandedFile, RunEvent
 from couriers.s3 import list_prefix
 from couriers.services.runs import run_event, run_heartbeat
-from feeds.heap_identity import IdentitySource, heap_identity_refresh
+from feeds.loading.identity import IdentitySource, heap_identity_refresh
 from feeds.models import Feed
 from feeds.readers.settings import AVRO
 

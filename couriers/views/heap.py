@@ -3,13 +3,11 @@ POST-only actions (Activate all, Add new columns to feeds)."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from amperity_sources.db import domain_connection
 from couriers.heap.columns import heap_columns_add, heap_pending_columns
 from couriers.heap.discovery import DiscoveryError, heap_discover, table_order
 from couriers.heap.forms import HeapConnectForm
@@ -17,8 +15,8 @@ from couriers.heap.setup import heap_courier_create, heap_feeds, heap_feeds_acti
 from couriers.models import Courier
 from couriers.s3 import S3Error
 from credentials.services import credential_test, s3_client
-from feeds.heap_identity import heap_identity_counts, heap_identity_rows
 from feeds.models import Feed
+from feeds.selectors import heap_identity_tables
 from feeds.services import FeedError
 
 CONNECT_FIELDS = ("name", "credential", "bucket", "prefix", "data_source")
@@ -94,19 +92,7 @@ def _identity(feeds: dict[str, Feed]) -> list[dict]:
     if users is None or "user_migrations" not in feeds:
         return []
     prefix = users.data_source.name
-    names = (f"{prefix}:User identity", f"{prefix}:Users merged")
-    with domain_connection(autocommit=True) as conn:
-        counts = heap_identity_counts(conn, settings.DOMAIN_SCHEMA, names)
-        return [
-            {
-                "name": name,
-                "rows": counts[name],
-                "sample": heap_identity_rows(conn, settings.DOMAIN_SCHEMA, name)
-                if counts[name]
-                else None,
-            }
-            for name in names
-        ]
+    return heap_identity_tables((f"{prefix}:User identity", f"{prefix}:Users merged"))
 
 
 def heap_detail(request, pk: int):

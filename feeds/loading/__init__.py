@@ -10,6 +10,7 @@ Modules, in the order a load runs through them:
   merge.py     load(): staging, de-duplication, INSERT ... ON CONFLICT, one transaction
   swap.py      truncate-and-load: a fresh table, keyed at the end, swapped in atomically
   rebuild.py   a large upsert: the merged table written anew and swapped in
+  identity.py  Heap's identity tables, rebuilt after a Heap run
 See docs/decisions/0001-load-path.md for why.
 
 Takes a psycopg 3 connection and pyarrow RecordBatches; knows nothing of Django, S3 or Celery.

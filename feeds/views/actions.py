@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
-from amperity_sources.db import domain_connection
-from feeds import explorer
 from feeds.forms import CopyFeedForm, LoadDataForm
 from feeds.models import Feed
 from feeds.samples import SampleError, find_sample, open_sample
-from feeds.selectors import feed_get
+from feeds.selectors import domain_table_rows, feed_get
 from feeds.services import FeedError, feed_copy, feed_delete, feed_load_file, feed_truncate
 
 
@@ -68,13 +65,6 @@ def feed_load(request, pk: str):
     return render(request, "feeds/load.html", {"feed": feed, "form": form}, status=status)
 
 
-def _rows(feed: Feed) -> tuple[int, bool] | None:
-    with domain_connection(autocommit=True) as conn:
-        if not explorer.table_columns(conn, settings.DOMAIN_SCHEMA, feed.table_name):
-            return None
-        return explorer.row_count(conn, settings.DOMAIN_SCHEMA, feed.table_name)
-
-
 def _confirm(request, feed: Feed, *, action: str, title: str, text: str, button: str):
     context = {
         "feed": feed,
@@ -82,7 +72,7 @@ def _confirm(request, feed: Feed, *, action: str, title: str, text: str, button:
         "title": title,
         "text": text,
         "button": button,
-        "rows": _rows(feed),
+        "rows": domain_table_rows(feed),
     }
     return render(request, "feeds/confirm.html", context)
 

@@ -8,7 +8,7 @@ from amperity_sources.db import domain_connection
 from couriers.pipeline import courier_run_execute
 from couriers.services.runs import courier_run_start
 from demo import expected_tables
-from feeds.heap_identity import IDENTITY_TABLE, MERGED_TABLE
+from feeds.loading.identity import IDENTITY_TABLE, MERGED_TABLE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
