@@ -39,7 +39,7 @@ import pyarrow.csv as pa_csv
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from demo import avro_schema, table_columns  # noqa: E402
+from demo import avro_schema, make_s3_client, table_columns  # noqa: E402
 
 SCHEMA = "domain_bench"
 TABLE = "Heap:Pageviews"
@@ -167,14 +167,10 @@ def table_spec():
 
 
 def s3_client(endpoint: str):
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "bench"),
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "bench"),
+    return make_s3_client(
+        endpoint,
+        os.environ.get("AWS_ACCESS_KEY_ID", "bench"),
+        os.environ.get("AWS_SECRET_ACCESS_KEY", "bench"),
     )
 
 

@@ -30,7 +30,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import fastavro
 import numpy as np
 import pyarrow as pa
@@ -40,6 +39,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from couriers.s3 import RangedFile  # noqa: E402
+from demo import make_s3_client  # noqa: E402
 from feeds.readers import infer_settings, preview  # noqa: E402
 
 BUCKET = "bench-preview"
@@ -286,12 +286,10 @@ def preview_once(client, key: str) -> float:
 def main() -> None:
     url, server = start_endpoint()
     try:
-        client = boto3.client(
-            "s3",
-            endpoint_url=url,
-            aws_access_key_id=os.environ.get("S3_ACCESS_KEY_ID", "test"),
-            aws_secret_access_key=os.environ.get("S3_SECRET_ACCESS_KEY", "test-secret"),
-            region_name="us-east-1",
+        client = make_s3_client(
+            url,
+            os.environ.get("S3_ACCESS_KEY_ID", "test"),
+            os.environ.get("S3_SECRET_ACCESS_KEY", "test-secret"),
         )
         print(f"S3 endpoint {url}")
         keys = ensure_objects(client)

@@ -13,9 +13,10 @@ import time
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 from django.conf import settings
+
+import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 # Playwright's sync API runs an event loop in the test thread; the ORM calls beside it are safe.
@@ -41,12 +42,10 @@ def s3_endpoint() -> str:
 
 
 def make_s3_client(endpoint: str):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=os.environ.get("S3_ACCESS_KEY_ID", "test"),
-        aws_secret_access_key=os.environ.get("S3_SECRET_ACCESS_KEY", "test-secret"),
-        region_name="us-east-1",
+    return demo.make_s3_client(
+        endpoint,
+        os.environ.get("S3_ACCESS_KEY_ID", "test"),
+        os.environ.get("S3_SECRET_ACCESS_KEY", "test-secret"),
     )
 
 

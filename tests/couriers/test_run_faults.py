@@ -13,7 +13,6 @@ import time
 import uuid
 from datetime import date, timedelta
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from django.db import connection
@@ -36,7 +35,7 @@ from couriers.services.runs import (
 )
 from couriers.tasks import execute_run
 from credentials.errors import describe_s3_error
-from demo import dated_key, expected_tables, write_dated_export
+from demo import dated_key, expected_tables, make_s3_client, write_dated_export
 from tests.conftest import ROOT, _test_database_url, wait_until
 from tests.factories import (
     USERS_FIELDS,
@@ -264,10 +263,7 @@ def test_no_such_bucket_fails_fast_with_the_named_problem(s3, s3_endpoint):
 def test_access_denied_fails_fast_with_the_named_problem(six_days, s3_endpoint):
     bucket, _, _ = six_days
     with FaultProxy(s3_endpoint, forbid=True) as proxy:
-        client = boto3.client(
-            "s3", endpoint_url=proxy.url, region_name="us-east-1",
-            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="test-secret",
-        )  # fmt: skip
+        client = make_s3_client(proxy.url, "AKIDEXAMPLE", "test-secret")
         with pytest.raises(ClientError) as error:
             client.list_objects_v2(Bucket=bucket)
         expected = describe_s3_error(error.value, bucket=bucket)

@@ -9,10 +9,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import boto3
 import fastavro
 import pytest
-from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from demo import (
@@ -24,6 +22,7 @@ from demo import (
     expected_counts,
     expected_tables,
     iter_dump_rows,
+    make_s3_client,
     write_dated_export,
     write_heap_export,
 )
@@ -47,14 +46,7 @@ def endpoint():
 
 @pytest.fixture(scope="module")
 def s3(endpoint):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test-secret",
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    return make_s3_client(endpoint, "test", "test-secret")
 
 
 @pytest.fixture(scope="module")
