@@ -60,18 +60,7 @@ def heap_columns_add(*, courier: Courier, reload: bool = True) -> list[str]:
         types = _types(courier, table, latest)
         new = [types.get(c) or HeapColumn(c, "string", "") for c, _ in columns]
         heap_table = HeapTable(table, table_key(table), new)
-        existing = [
-            {
-                "incoming": f.incoming,
-                "name": f.name,
-                "type": f.type,
-                "precision": f.precision,
-                "scale": f.scale,
-                "semantic_tag": f.semantic_tag,
-                "required": f.required,
-            }
-            for f in feed.fields.all()
-        ]
+        existing = [f.as_row() for f in feed.fields.all()]
         feed_update_fields(
             feed=feed,
             fields=existing + field_rows(heap_table, new),

@@ -29,13 +29,8 @@ PREFIX = "fields"
 def _initial(feed: Feed) -> tuple[list[dict], dict]:
     rows = [
         {
-            "incoming": f.incoming,
-            "name": "" if f.name == f.incoming else f.name,
-            "type": f.type,
-            "precision": f.precision,
-            "scale": f.scale,
-            "semantic_tag": f.semantic_tag,
-            "required": f.required,
+            **f.as_row(),
+            "name": "" if f.name == f.incoming else f.name,  # blank: keep the incoming name
             "key": f.name in feed.primary_key,
         }
         for f in feed.fields.all()
