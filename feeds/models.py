@@ -19,18 +19,6 @@ class DataSource(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def as_row(self) -> dict:
-        """The field as feed_update_fields takes it (and the Feed Editor shows it)."""
-        return {
-            "incoming": self.incoming,
-            "name": self.name,
-            "type": self.type,
-            "precision": self.precision,
-            "scale": self.scale,
-            "semantic_tag": self.semantic_tag,
-            "required": self.required,
-        }
-
 
 class Feed(models.Model):
     """The schema of one kind of file; writes the domain table "<Data source>:<Feed name>"."""
@@ -99,3 +87,15 @@ class FeedField(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def as_row(self) -> dict:
+        """The field as feed_update_fields takes it (and the Feed Editor shows it)."""
+        return {
+            "incoming": self.incoming,
+            "name": self.name,
+            "type": self.type,
+            "precision": self.precision,
+            "scale": self.scale,
+            "semantic_tag": self.semantic_tag,
+            "required": self.required,
+        }
