@@ -46,6 +46,9 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {"SOURCES_DATA_DIR": str(self.data_dir)}
         env.update(ensure_local_secrets(self.data_dir))
+        if not os.environ.get("SOURCES_ALLOWED_PRIVATE_NETWORKS"):
+            # The embedded S3 endpoint listens on loopback: credentials may point there.
+            env["SOURCES_ALLOWED_PRIVATE_NETWORKS"] = "127.0.0.0/8,::1/128"
         if not os.environ.get("DATABASE_URL"):
             postgres = EmbeddedPostgres(self.data_dir)
             env["DATABASE_URL"] = postgres.start()

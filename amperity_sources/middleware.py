@@ -1,7 +1,13 @@
 from django.contrib.auth.views import redirect_to_login
 
 # Everything but the login page and static files requires a signed-in user.
-OPEN_PREFIXES = ("/accounts/login/", "/static/", "/healthz")
+OPEN_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/password_reset/",
+    "/accounts/reset/",
+    "/static/",
+    "/healthz",
+)
 
 
 class LoginRequiredMiddleware:

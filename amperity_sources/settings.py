@@ -1,9 +1,21 @@
 """Settings, driven by environment variables with safe local defaults (see README)."""
 
+from datetime import timedelta
+
+from django.core.exceptions import ImproperlyConfigured
+
 from .env import BASE_DIR, DATA_DIR, database_from_url, env, env_bool
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env("DJANGO_SECRET_KEY", "insecure-local-only-key-set-DJANGO_SECRET_KEY")
+SECRET_KEY = env("DJANGO_SECRET_KEY", "") or ""
+if not SECRET_KEY:
+    if not DEBUG:  # no built-in fallback: a known key would let anyone forge sessions
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random value (for example "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`), or start the "
+            "product with `python3 sources.py start`, which keeps one in .data/."
+        )
+    SECRET_KEY = "insecure-debug-only-key"
 ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]") or "").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in (env("DJANGO_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o]
 
@@ -27,6 +39,7 @@ INSTALLED_APPS = [
     "couriers",
     "courier_groups",
     "demo",  # management commands seed_demo and generate_heap_demo
+    "axes",  # login throttling and lockout (django-axes)
 ]
 
 MIDDLEWARE = [
@@ -40,7 +53,21 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before checking it
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After this many failed logins for one user name from one address, logins from there for that
+# name are refused for SOURCES_LOGIN_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = int(env("SOURCES_LOGIN_FAILURE_LIMIT", "5") or 5)
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("SOURCES_LOGIN_LOCKOUT_MINUTES", "15") or 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "amperity_sources.urls"
 WSGI_APPLICATION = "amperity_sources.wsgi.application"
@@ -72,6 +99,27 @@ DOMAIN_SCHEMA = env("SOURCES_DOMAIN_SCHEMA", "domain")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Behind HTTPS (SOURCES_HTTPS=1): HSTS, redirect to https, cookies only over https. Behind a
+# proxy that terminates TLS, SOURCES_TRUST_X_FORWARDED_PROTO=1 makes its X-Forwarded-Proto count.
+SOURCES_HTTPS = env_bool("SOURCES_HTTPS", False)
+if SOURCES_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(env("SOURCES_HSTS_SECONDS", "31536000") or 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SOURCES_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SOURCES_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env_bool("SOURCES_TRUST_X_FORWARDED_PROTO", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A session unused for this long ends (every request renews it).
+SESSION_COOKIE_AGE = int(env("SOURCES_SESSION_IDLE_MINUTES", "480") or 480) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+# Networks a user-supplied endpoint (S3, webhooks) may be in besides the public internet:
+# comma-separated CIDRs. Link-local and metadata addresses are refused whatever this says.
+SOURCES_ALLOWED_PRIVATE_NETWORKS = [
+    n.strip() for n in (env("SOURCES_ALLOWED_PRIVATE_NETWORKS", "") or "").split(",") if n.strip()
+]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "sources"
 LOGOUT_REDIRECT_URL = "login"

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["CELERY_BROKER_URL"] = "memory://"
 os.environ.setdefault("LOG_LEVEL", "WARNING")  # the figures, not every run request
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amperity_sources.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret")
 
 
 def ensure_database(url: str) -> None:

@@ -38,7 +38,16 @@ ROLE_NOT_ASSUMED = "role_not_assumed"
 THROTTLED = "throttled"
 SERVER_ERROR = "server_error"
 TIMEOUT = "timeout"
+ADDRESS_NOT_ALLOWED = "address_not_allowed"
 UNKNOWN = "unknown"
+
+
+class EndpointNotAllowed(bce.BotoCoreError):
+    """The endpoint's address is one the product must not connect to (amperity_sources.netguard).
+    A botocore error, so every place that handles S3 failures handles this one too."""
+
+    fmt = "{message}"
+
 
 _INVALID_KEY_CODES = {"InvalidAccessKeyId", "InvalidClientTokenId", "UnrecognizedClientException"}
 _BAD_SIGNATURE_CODES = {"SignatureDoesNotMatch", "IncompleteSignature", "AuthFailure"}
@@ -68,6 +77,13 @@ def describe_s3_error(
     """Classify an exception raised by boto3/botocore while talking to S3 or STS."""
     if isinstance(exc, bce.ClientError):
         return _describe_client_error(exc, bucket=bucket, key=key)
+    if isinstance(exc, EndpointNotAllowed):
+        return S3Problem(
+            ADDRESS_NOT_ALLOWED,
+            str(exc),
+            "Use the storage service's public address, or ask an administrator to allow "
+            "this network.",
+        )
     if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError)):
         return S3Problem(
             NO_CREDENTIALS,

@@ -11,6 +11,8 @@ from botocore.exceptions import ClientError
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 
+from amperity_sources.netguard import AddressNotAllowed, check_url
+
 from . import errors
 from .crypto import decrypt_secrets, encrypt_secrets, rotate
 from .models import Credential
@@ -87,8 +89,14 @@ def _endpoint(credential: Credential) -> str:
 
 
 def s3_client(credential: Credential, *, config: Config = S3_CONFIG):
+    endpoint = _endpoint(credential)
+    if endpoint:
+        try:
+            check_url(endpoint)  # before any connection: a refused address learns nothing
+        except AddressNotAllowed as exc:
+            raise errors.EndpointNotAllowed(message=str(exc)) from None
     return boto_session(credential, config=config).client(
-        "s3", endpoint_url=_endpoint(credential) or None, config=config
+        "s3", endpoint_url=endpoint or None, config=config
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from amperity_sources.netguard import AddressNotAllowed, check_url
+
 from .models import Credential
 
 EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9+=,.@:/-]{2,1224}$")
@@ -115,6 +117,11 @@ def credential_errors(
                 "The S3 endpoint URL must start with http:// or https:// and name a host, "
                 "e.g. https://s3.example.com:9000. Leave it blank for Amazon S3."
             )
+        else:
+            try:
+                check_url(endpoint)
+            except AddressNotAllowed as exc:
+                errors["endpoint_url"] = str(exc)
     return errors
 
 
