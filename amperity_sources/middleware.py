@@ -7,6 +7,7 @@ OPEN_PREFIXES = (
     "/accounts/reset/",
     "/static/",
     "/healthz",
+    "/favicon.ico",
 )
 
 

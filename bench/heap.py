@@ -31,7 +31,7 @@ def main() -> None:
     stack = Stack(Path(tempfile.mkdtemp(prefix="heap-bench-")), fixed_ports=False)
     os.environ.update(stack.start())
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amperity_sources.settings")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret")
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     try:
         last_line = run_bench(rows)
