@@ -272,6 +272,8 @@ def wizard_feed(request, draft: str):
                 member=reviewed.get("member", ""),
             )
             query = {"courier": courier.pk, "key": landed.key, "tag": tag, "next": attach}
+            if landed.member:  # the member travels apart from the key (a key may hold "#")
+                query["member"] = landed.member
             messages.success(request, f"Courier “{courier}” saved. Now describe the new feed.")
             return redirect(reverse("feeds:add") + "?" + urlencode(query))
     return render(
