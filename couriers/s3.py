@@ -41,6 +41,14 @@ class Scope(Protocol):
     prefix: str
 
 
+@dataclass(frozen=True)
+class Location:
+    """A bucket and prefix not (yet) saved as a courier, e.g. a Heap source being set up."""
+
+    bucket: str
+    prefix: str
+
+
 class KeyOutOfScope(S3Error):
     """A key or prefix a user asked for is outside the courier's bucket and prefix.
 

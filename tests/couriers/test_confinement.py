@@ -153,3 +153,45 @@ def test_a_run_never_lands_keys_outside_the_prefix(s3, bucket, s3_credential):
     assert list(LandedFile.objects.filter(courier=courier).values_list("key", flat=True)) == [
         "heap/users.csv"
     ]
+
+
+def test_saving_a_draft_whose_prefix_moved_away_from_the_reviewed_file(
+    analyst_client, s3, bucket, s3_credential
+):
+    s3.put_object(Bucket=bucket, Key="users.csv", Body=b"id,name\n1,Ann\n")
+    wizard_url = analyst_client.get("/couriers/add/?source=s3").url
+    source = {"action": "continue", "name": "Moved", "credential": s3_credential.pk}
+    analyst_client.post(wizard_url, {**source, "bucket": bucket})
+    added = analyst_client.post(
+        wizard_url + "review/", {"key": "users.csv", "tag": "users", "pattern": "'users.csv'"}
+    )
+    analyst_client.post(wizard_url, {**source, "bucket": bucket, "prefix": "in/"})
+    saved = analyst_client.post(
+        added.url, {"tag": "users", "feed_choice": "new", "load_type": "upsert"}
+    )
+    body = saved.content.decode()
+    assert saved.status_code == 400
+    assert "the key users.csv is outside this courier&#x27;s prefix in/" in body
+    assert not LandedFile.objects.filter(key="users.csv").exists()
+
+
+def test_heap_manifests_naming_files_outside_the_prefix_are_refused(s3, bucket, s3_credential):
+    import json
+
+    from couriers.heap.discovery import DiscoveryError, heap_discover
+    from credentials.services import s3_client
+
+    manifest = {
+        "dump_id": 1,
+        "tables": [
+            {"name": "users", "columns": ["user_id"], "incremental": False,
+             "files": [f"s3://{bucket}/other/sync_1/users/part-00000.avro"]},
+        ],
+    }  # fmt: skip
+    s3.put_object(Bucket=bucket, Key="heap/manifests/sync_1.json", Body=json.dumps(manifest))
+    with pytest.raises(DiscoveryError) as refused_discovery:
+        heap_discover(s3_client(s3_credential), bucket, "heap/")
+    assert (
+        "heap/manifests/sync_1.json (users): the key other/sync_1/users/part-00000.avro is "
+        "outside this courier's prefix heap/"
+    ) in str(refused_discovery.value)
