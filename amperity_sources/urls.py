@@ -21,3 +21,7 @@ urlpatterns = [
     path("groups/", include("courier_groups.urls")),
     path("notifications/", include("notifications.urls")),
 ]
+
+# Styled error pages (used when DEBUG is off). The 404 page is Django's own handler with
+# templates/404.html; the 500 page needs neither the request nor the database.
+handler500 = views.server_error

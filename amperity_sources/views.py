@@ -1,7 +1,12 @@
 """The Sources page composes each app's section; it holds no business logic."""
 
-from django.http import HttpResponse
+import logging
+
+from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.csrf import requires_csrf_token
 
 from courier_groups.selectors import groups_for_sources_page
 from couriers.selectors import couriers_for_sources_page
@@ -23,3 +28,19 @@ def sources(request):
 
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
+
+
+@requires_csrf_token
+def server_error(request):
+    """The styled 500 page, rendered without the request or the database: either may be
+    what failed. (Django has already logged the exception with its traceback.)"""
+    try:
+        home = reverse("sources")
+    except NoReverseMatch:
+        home = "/"
+    try:
+        body = loader.get_template("500.html").render({"home_url": home})
+    except Exception:  # noqa: BLE001 - the error page itself must not fail
+        logging.getLogger(__name__).exception("the 500 page could not be rendered")
+        body = "<h1>Server Error (500)</h1>"
+    return HttpResponseServerError(body)

@@ -22,7 +22,7 @@ from feeds.services import feed_table_spec
 
 from .models import CourierRun, LandedFile, LoadedObject, RunEvent, RunLoad, RunReject
 from .resuming import ResumingStream
-from .s3 import RangedFile, S3Error
+from .s3 import RangedFile, S3Error, key_in_scope
 from .services.runs import run_event, run_heartbeat
 
 SEEKABLE_TYPES = {"application/x-parquet"}
@@ -66,7 +66,7 @@ def load_feed(
         run=run,
         feed=feed,
         truncate=truncate,
-        files=[f.key for f in files],
+        files=[f.label for f in files],
         status=RunLoad.Status.LOADING,
     )
     if not files and not truncate:
@@ -103,7 +103,7 @@ def load_feed(
         _store_rejects(run, feed, result)
         for f in files:
             LoadedObject.objects.get_or_create(
-                feed=feed, key=f.key, etag=f.etag, defaults={"run": run}
+                feed=feed, key=f.key, member=f.member, etag=f.etag, defaults={"run": run}
             )
         Feed.objects.filter(pk=feed.pk).update(last_loaded_at=timezone.now())
     run_event(
@@ -131,7 +131,9 @@ def _load_once(
 
         return open_batches
 
-    sources = [SourceFile(name=f.key, batches=batches_of(f), file_date=f.file_date) for f in files]
+    sources = [
+        SourceFile(name=f.label, batches=batches_of(f), file_date=f.file_date) for f in files
+    ]
 
     def should_stop() -> bool:
         status = run_heartbeat(run, files_done=files_before + opened[0])
@@ -165,8 +167,10 @@ def _load_once(
 def open_landed(
     client, courier, landed: LandedFile, settings: FileSettings
 ) -> tuple[BinaryIO, str]:
-    """The landed object's bytes: decrypted, and the archive member opened, as needed."""
-    key, _, member = landed.key.partition("#")
+    """The landed object's bytes: decrypted, and the archive member opened, as needed.
+
+    Only a key under the courier's prefix is read (KeyOutOfScope, an S3Error, otherwise)."""
+    key, member = key_in_scope(courier, landed.key), landed.member
     seekable = settings.content_type in SEEKABLE_TYPES or bool(member)
     stream: BinaryIO = (
         RangedFile(client, courier.bucket, key)

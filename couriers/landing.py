@@ -12,7 +12,7 @@ from feeds.readers import FileSettings, list_archive_members
 
 from .models import CourierRun, LandedFile
 from .patterns import FilePattern, days_in
-from .s3 import S3File, head, list_matching
+from .s3 import S3File, head, key_in_scope, list_matching
 
 
 @dataclass
@@ -61,13 +61,16 @@ def land_object(
     file_date: date | None = None,
     file_settings: dict | None = None,
 ) -> LandedFile:
-    """Record an object (or an archive's member) as landed: choosable as a sample, loadable."""
+    """Record an object (or an archive's member) as landed: choosable as a sample, loadable.
+
+    Only a key under the courier's prefix is recorded (KeyOutOfScope otherwise); the member
+    is stored apart from the key, which stays the exact S3 key."""
+    key_in_scope(courier, obj.key)
     settings = file_settings or FileSettings.from_land_as(land_as, name=member or obj.key).to_dict()
-    if member:
-        settings = {**settings, "archive_member": member}
     landed, _ = LandedFile.objects.update_or_create(
         courier=courier,
-        key=obj.key + (f"#{member}" if member else ""),
+        key=obj.key,
+        member=member,
         etag=obj.etag,
         defaults={
             "run": run,
@@ -99,7 +102,7 @@ def land_reviewed_file(
     """Record the file a user reviewed in the new editor: it is the new feed's sample."""
     return land_object(
         courier=courier,
-        obj=head(client, courier.bucket, key),
+        obj=head(client, courier.bucket, key_in_scope(courier, key)),
         land_as={"file/tag": tag},
         member=member,
         file_settings=settings,

@@ -125,7 +125,10 @@ class LandedFile(models.Model):
     run = models.ForeignKey(
         CourierRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="landed_files"
     )
-    key = models.CharField(max_length=1024)
+    key = models.CharField(max_length=1024)  # the S3 key, exactly
+    # The file inside an archive object this record is about ("" for a plain object). Kept
+    # apart from the key: any separator could be part of a legal S3 key.
+    member = models.CharField(max_length=1024, blank=True, default="")
     size = models.BigIntegerField(default=0)
     etag = models.CharField(max_length=200, blank=True)
     last_modified = models.DateTimeField(null=True, blank=True)
@@ -138,11 +141,21 @@ class LandedFile(models.Model):
     class Meta:
         ordering = ["-landed_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["courier", "key", "etag"], name="landed_once")
+            models.UniqueConstraint(fields=["courier", "key", "member", "etag"], name="landed_once")
         ]
 
     def __str__(self) -> str:
-        return self.key
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """How messages and lists name it: the key, and the archive member if any."""
+        return f"{self.key} (member {self.member})" if self.member else self.key
+
+    @property
+    def file_name(self) -> str:
+        """The name a reader sees: the member, or the key's last part."""
+        return (self.member or self.key).rsplit("/", 1)[-1]
 
 
 class RunLoad(models.Model):
@@ -176,15 +189,19 @@ class LoadedObject(models.Model):
 
     feed = models.ForeignKey("feeds.Feed", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=1024)
+    member = models.CharField(max_length=1024, blank=True, default="")  # as LandedFile.member
     etag = models.CharField(max_length=200)
     run = models.ForeignKey(CourierRun, null=True, on_delete=models.SET_NULL, related_name="+")
     loaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["feed", "key", "etag"], name="loaded_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "key", "member", "etag"], name="loaded_once")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.key} → {self.feed_id}"
+        member = f" (member {self.member})" if self.member else ""
+        return f"{self.key}{member} → {self.feed_id}"
 
 
 class RunReject(models.Model):

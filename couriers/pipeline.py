@@ -166,10 +166,10 @@ def apply_load_operations(run: CourierRun, landed: list[LandedFile]) -> list[str
         if not run.reload:
             done = set(
                 LoadedObject.objects.filter(feed=feed, key__in=[f.key for f in files]).values_list(
-                    "key", "etag"
+                    "key", "member", "etag"
                 )
             )
-            files = [f for f in files if (f.key, f.etag) not in done]
+            files = [f for f in files if (f.key, f.member, f.etag) not in done]
         plan.append((feed, truncate, files))
     # The progress bar counts the files this run loads, not those loaded before.
     run_heartbeat(run, files_total=sum(len(files) for _, _, files in plan), files_done=0)

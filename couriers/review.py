@@ -6,6 +6,7 @@ ZIP directories cost one small request); a ``.pgp`` object is streamed through g
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -30,7 +31,9 @@ HEAD_BYTES = 64 * 1024
 PGP_SUFFIXES = (".pgp", ".gpg")
 # Decrypting means reading the whole object: cap it, as Amperity does for encrypted previews.
 PGP_PREVIEW_LIMIT = 500 * 1024 * 1024
-MEMBER_SEPARATOR = "#"  # a landed archive member is recorded as "<key>#<member>"
+UNREADABLE = 422  # the status of a file a reader failed on in a way it did not foresee
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +47,7 @@ class FileReview:
     settings: FileSettings | None = None
     preview: Preview | None = None
     error: str = ""  # what went wrong, in words (file, position, likely cause)
+    status: int = 200  # the HTTP status a page answers with (4xx with ``error``)
 
     @property
     def columns(self) -> list[tuple[str, str]]:
@@ -103,7 +107,9 @@ def review_file(
     limit: int = 200,
 ) -> FileReview:
     """Infer how to read ``key`` and preview it; ``settings`` (FileSettings fields) override
-    the inferred ones. Problems end up in ``FileReview.error``, never raised."""
+    the inferred ones. Problems end up in ``FileReview.error`` (and a 4xx ``status``), never
+    raised: not even an exception a reader did not foresee, which is logged with its traceback
+    and shown as "This file cannot be read: <class>: <message>"."""
     review = FileReview(key=key, name=key, member=member)
     try:
         review.size = head(client, bucket, key).size
@@ -125,11 +131,17 @@ def review_file(
             try:
                 review.settings = FileSettings.from_dict({**review.inferred.to_dict(), **settings})
             except (ValueError, TypeError) as exc:
-                review.error = f"Settings: {exc}."
+                review.error, review.status = f"Settings: {exc}.", 400
                 return review
         review.preview = preview(stream, name, review.settings, limit=limit)
     except S3Error as exc:
-        review.error = str(exc.problem)
+        review.error, review.status = str(exc.problem), 400
     except ReaderError as exc:
-        review.error = str(exc)
+        review.error, review.status = str(exc), 400
+    except Exception as exc:  # noqa: BLE001 - a user's file must not take the page down
+        logger.exception("reviewing %s (member %r) failed unexpectedly", key, review.member)
+        review.error = f"This file cannot be read: {type(exc).__name__}: {exc}"
+        review.status = UNREADABLE
+    if review.error:
+        review.preview = None
     return review

@@ -10,7 +10,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -28,6 +28,62 @@ class S3Error(Exception):
     def __init__(self, problem: S3Problem) -> None:
         super().__init__(str(problem))
         self.problem = problem
+
+
+OUTSIDE_PREFIX = "outside_prefix"  # S3Problem.code of a key refused by key_in_scope
+MAX_KEY_BYTES = 1024  # S3's own limit on a key's length
+
+
+class Scope(Protocol):
+    """Where a courier (or a draft in the new editor) may read: a bucket and a key prefix."""
+
+    bucket: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Location:
+    """A bucket and prefix not (yet) saved as a courier, e.g. a Heap source being set up."""
+
+    bucket: str
+    prefix: str
+
+
+class KeyOutOfScope(S3Error):
+    """A key or prefix a user asked for is outside the courier's bucket and prefix.
+
+    An S3Error, so every page and run that reports S3 problems reports this one too."""
+
+    def __init__(self, what: str, value: str, prefix: str, reason: str = "") -> None:
+        where = f"this courier's prefix {prefix}" if prefix else "this courier's bucket"
+        message = f"the {what} {value} is outside {where}" + (f" ({reason})" if reason else "")
+        super().__init__(
+            S3Problem(
+                code=OUTSIDE_PREFIX,
+                message=message + ".",
+                suggestion="Choose a file under the courier's prefix, or change the prefix.",
+            )
+        )
+        self.value = value
+
+
+def key_in_scope(scope: Scope, key: str, *, what: str = "key") -> str:
+    """``key`` when it lies under the scope's prefix; else KeyOutOfScope naming both.
+
+    S3 keys are flat strings, so "under the prefix" is a plain string prefix test, as
+    ListObjectsV2 applies it. A "." or ".." path segment is refused as well: S3 itself takes
+    it literally, but HTTP clients, proxies and S3-compatible stores may resolve it to a key
+    above the prefix. ``what`` is "key" or "prefix" (for the message)."""
+    prefix = scope.prefix or ""
+    if not isinstance(key, str) or (what == "key" and not key):
+        raise KeyOutOfScope(what, repr(key), prefix, "not a key")
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES or "\x00" in key:
+        raise KeyOutOfScope(what, key[:200], prefix, "not a legal S3 key")
+    if not key.startswith(prefix):
+        raise KeyOutOfScope(what, key, prefix)
+    if any(part in (".", "..") for part in key.split("/")):
+        raise KeyOutOfScope(what, key, prefix, 'it has a "." or ".." path segment')
+    return key
 
 
 def _translate(exc: BaseException, *, bucket: str | None, key: str | None = None) -> S3Error:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from couriers.s3 import list_folder, open_stream
+from couriers.s3 import KeyOutOfScope, Location, key_in_scope, list_folder, open_stream
 
 MANIFEST_FOLDER = "manifests/"
 TABLE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
@@ -129,14 +129,23 @@ def manifest_read(client, bucket: str, key: str, last_modified=None) -> Manifest
 def manifests_list(
     client, bucket: str, prefix: str = "", *, skip: set[str] | None = None
 ) -> list[Manifest]:
-    """Every manifest (but those whose keys are in ``skip``), in dump_id order."""
+    """Every manifest (but those whose keys are in ``skip``), in dump_id order.
+
+    A manifest listing a file outside the prefix is refused: a courier reads only there."""
     manifests = [
         manifest_read(client, bucket, key, modified)
         for key, modified in manifest_keys(client, bucket, prefix)
         if not skip or key not in skip
     ]
     ids: dict[int, str] = {}
+    scope = Location(bucket, normalize_prefix(prefix))
     for m in manifests:
+        for table in m.tables:
+            for file_key in table.keys:
+                try:
+                    key_in_scope(scope, file_key)
+                except KeyOutOfScope as exc:
+                    raise ManifestError(f"{m.key} ({table.name}): {exc.problem.message}") from None
         if m.dump_id in ids:
             raise ManifestError(
                 f"{m.key} and {ids[m.dump_id]} both describe dump {m.dump_id}; remove one of them."

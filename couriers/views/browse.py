@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from couriers.forms import PatternTestForm
 from couriers.patterns import FilePattern, PatternError
-from couriers.s3 import S3Error, list_folder, list_matching
+from couriers.s3 import KeyOutOfScope, S3Error, key_in_scope, list_folder, list_matching
 from credentials.services import s3_client
 
 from .drafts import resolve_target
@@ -32,9 +32,7 @@ def _crumbs(root: str, prefix: str) -> list[tuple[str, str]]:
 def browse(request, pk: int | None = None, draft: str | None = None):
     """One page of one folder: sub-folders, then files with size and modification time."""
     target = resolve_target(request, pk=pk, draft=draft)
-    prefix = request.GET.get("prefix", target.prefix)
-    if not prefix.startswith(target.prefix):
-        prefix = target.prefix  # browse from the courier's prefix down, never above it
+    prefix = request.GET.get("prefix") or target.prefix  # none given: the courier's own
     context = {
         "target": target,
         "prefix": prefix,
@@ -44,6 +42,11 @@ def browse(request, pk: int | None = None, draft: str | None = None):
         "page": None,
         "error": "",
     }
+    try:
+        key_in_scope(target, prefix, what="prefix")  # from the courier's prefix down only
+    except KeyOutOfScope as exc:
+        context.update(error=str(exc.problem), prefix=target.prefix, crumbs=[])
+        return render(request, "couriers/_browser.html", context, status=403)
     if target.credential is None:
         context["error"] = "Choose a credential first."
     else:

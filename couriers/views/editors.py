@@ -16,6 +16,7 @@ from couriers.config import entity_tags
 from couriers.forms import FeedStepForm, LegacyCourierForm, SourceForm
 from couriers.landing import land_reviewed_file
 from couriers.models import Courier
+from couriers.s3 import S3Error
 from couriers.services.couriers import (
     courier_create,
     courier_problems,
@@ -263,17 +264,26 @@ def wizard_feed(request, draft: str):
                 + "?"
                 + urlencode({"tag": tag, "load_type": form.cleaned_data["load_type"]})
             )
-            landed = land_reviewed_file(
-                courier=courier,
-                client=s3_client(courier.credential),
-                key=reviewed["key"],
-                tag=tag,
-                settings=reviewed.get("settings", {}),
-                member=reviewed.get("member", ""),
-            )
-            query = {"courier": courier.pk, "key": landed.key, "tag": tag, "next": attach}
-            messages.success(request, f"Courier “{courier}” saved. Now describe the new feed.")
-            return redirect(reverse("feeds:add") + "?" + urlencode(query))
+            try:
+                landed = land_reviewed_file(
+                    courier=courier,
+                    client=s3_client(courier.credential),
+                    key=reviewed["key"],
+                    tag=tag,
+                    settings=reviewed.get("settings", {}),
+                    member=reviewed.get("member", ""),
+                )
+            except S3Error as exc:  # gone since the review, or outside a changed prefix
+                errors = [
+                    f"Courier “{courier}” saved, but the reviewed file cannot be the new "
+                    f"feed's sample: {exc.problem}"
+                ]
+            else:
+                query = {"courier": courier.pk, "key": landed.key, "tag": tag, "next": attach}
+                if landed.member:  # the member travels apart from the key (it may hold "#")
+                    query["member"] = landed.member
+                messages.success(request, f"Courier “{courier}” saved. Now describe the new feed.")
+                return redirect(reverse("feeds:add") + "?" + urlencode(query))
     return render(
         request,
         "couriers/wizard_feed.html",

@@ -11,6 +11,7 @@ from django.urls import reverse
 from couriers.config import validate_entities
 from couriers.forms import AddFileForm, SettingsForm
 from couriers.review import FileReview, review_file
+from couriers.s3 import KeyOutOfScope, key_in_scope
 from couriers.services.couriers import courier_add_entity, literal_pattern
 from credentials.services import s3_client
 from feeds.inference import type_from_values
@@ -34,8 +35,12 @@ def _review(request, target: Target, data) -> tuple[FileReview, SettingsForm | N
     key = data.get("key", "")
     member = data.get("member", "")
     settings, bad_form = _requested_settings(data, member)
+    try:
+        key_in_scope(target, key)  # the courier's (or the draft's) bucket and prefix only
+    except KeyOutOfScope as exc:
+        return FileReview(key=key, error=str(exc.problem), status=403), bad_form
     if target.credential is None:
-        review = FileReview(key=key, error="Choose a credential first.")
+        review = FileReview(key=key, error="Choose a credential first.", status=400)
     else:
         review = review_file(
             client=s3_client(target.credential),
@@ -120,7 +125,10 @@ def review(request, pk: int | None = None, draft: str | None = None):
         ),
         pattern=data.get("pattern", ""),
     )
-    status = 400 if file_review.error or (add_form.is_bound and add_form.errors) else 200
+    if file_review.error:
+        status = file_review.status
+    else:
+        status = 400 if add_form.is_bound and add_form.errors else 200
     return render(request, "couriers/review.html", context, status=status)
 
 
@@ -130,7 +138,11 @@ def review_preview(request, pk: int | None = None, draft: str | None = None):
     if not request.GET.get("key"):
         return HttpResponseBadRequest("Choose a file to review (the key is missing).")
     file_review, bad_settings = _review(request, target, request.GET)
-    status = 400 if file_review.error and not request.htmx else 200
+    # htmx swaps only a 2xx into the page, so a file's problem comes back as a 200 panel there;
+    # a key outside the courier's prefix is never asked for by the page and is always a 403.
+    status = file_review.status if file_review.error else 200
+    if request.htmx and status != 403:
+        status = 200
     return render(
         request,
         "couriers/_review_panel.html",

@@ -1,11 +1,11 @@
 """Run Courier dialog, run detail (live), Stop, error log, run history."""
 
-import csv
-
 from django.contrib import messages
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+
+from amperity_sources.csv_safe import SafeWriter
 
 from ..charts import run_history_chart
 from ..forms_run import RunCourierForm
@@ -53,17 +53,11 @@ def run_stop(request, pk: int):
     return redirect("couriers:run_detail", run.pk)
 
 
-class _Echo:
-    """A file-like that hands csv.writer's lines back, for streaming."""
-
-    def write(self, value):
-        return value
-
-
 def run_errors_csv(request, pk: int):
-    """The run's rejected rows, streamed as CSV."""
+    """The run's rejected rows, streamed as CSV that is safe to open in a spreadsheet (a
+    rejected value is whatever the file held, formulas included)."""
     run = get_object_or_404(CourierRun, pk=pk)
-    writer = csv.writer(_Echo())
+    writer = SafeWriter()
 
     def lines():
         yield writer.writerow(["feed", "file", "row", "field", "value", "reason"])

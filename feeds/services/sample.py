@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -15,6 +18,29 @@ from .errors import FeedError
 
 SAMPLE_ROWS = 200
 HEAD_BYTES = 64 * 1024
+
+logger = logging.getLogger(__name__)
+
+
+class UnreadableFile(FeedError):
+    """A reader failed on the file in a way it did not foresee (a page answers 422)."""
+
+
+@contextmanager
+def _reading(name: str) -> Iterator[None]:
+    """Reading a user's file: every failure becomes a FeedError whose message names it.
+
+    ReaderError and SampleError already say what and where; anything else is a reader's
+    unforeseen failure: logged with its traceback, reported as UnreadableFile."""
+    try:
+        yield
+    except FeedError:
+        raise
+    except (SampleError, ReaderError) as exc:
+        raise FeedError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - a user's file must not take the page down
+        logger.exception("reading the sample file %s failed unexpectedly", name)
+        raise UnreadableFile(f"This file cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
 @dataclass
@@ -37,18 +63,17 @@ def read_head(stream: BinaryIO, n: int = HEAD_BYTES) -> bytes:
 def sample_settings(ref: dict, file_settings: dict | None = None) -> FileSettings:
     """How to read the sample: as given, as its ref says, or inferred from its first bytes."""
     given = file_settings or ref.get("file_settings")
-    try:
-        if given:
+    if given:
+        try:
             return FileSettings.from_dict(given)
+        except (ValueError, TypeError) as exc:
+            raise FeedError(
+                f"The file settings of {ref.get('name', 'the sample')} are wrong: {exc}"
+            ) from exc
+    with _reading(ref.get("name", "")):
         stream, name = open_sample(ref)
         with stream:
             return readers.infer_settings(name, read_head(stream))
-    except (ValueError, TypeError) as exc:
-        raise FeedError(
-            f"The file settings of {ref.get('name', 'the sample')} are wrong: {exc}"
-        ) from exc
-    except (SampleError, ReaderError) as exc:
-        raise FeedError(str(exc)) from exc
 
 
 def _suggest(reader: readers.Reader, namespace: str) -> list[SuggestedField]:
@@ -76,31 +101,32 @@ def file_columns(*, stream: BinaryIO, name: str, file_settings: dict) -> list[tu
     feed_compare takes for "Use existing feed". Raises FeedError if it cannot be read."""
     try:
         settings = FileSettings.from_dict(file_settings)
+    except (ValueError, TypeError) as exc:
+        raise FeedError(f"The file settings of {name} are wrong: {exc}") from exc
+    with _reading(name):
         with readers.open_reader(stream, name, settings, batch_rows=SAMPLE_ROWS) as reader:
             return [(f.incoming, f.type) for f in _suggest(reader, "")]
-    except (ReaderError, ValueError) as exc:
-        raise FeedError(str(exc)) from exc
 
 
 def suggest_fields(
     ref: dict, settings: FileSettings, *, namespace: str = ""
 ) -> list[SuggestedField]:
     """One field per sample column: type from its Arrow type or its first 200 values, and tag."""
-    try:
+    with _reading(ref.get("name", "")):
         stream, name = open_sample(ref)
         with stream, readers.open_reader(stream, name, settings, batch_rows=SAMPLE_ROWS) as reader:
             return _suggest(reader, namespace)
-    except (SampleError, ReaderError) as exc:
-        raise FeedError(str(exc)) from exc
 
 
 def sample_preview(ref: dict, settings: dict) -> readers.Preview:
     """Up to 200 rows of the sample, as text; raises FeedError if it cannot be read."""
     try:
+        file_settings = FileSettings.from_dict(settings)
+    except (ValueError, TypeError) as exc:
+        raise FeedError(
+            f"The file settings of {ref.get('name', 'the sample')} are wrong: {exc}"
+        ) from exc
+    with _reading(ref.get("name", "")):
         stream, name = open_sample(ref)
         with stream:
-            return readers.preview(
-                stream, name, FileSettings.from_dict(settings), limit=SAMPLE_ROWS
-            )
-    except (SampleError, ReaderError, ValueError) as exc:
-        raise FeedError(str(exc)) from exc
+            return readers.preview(stream, name, file_settings, limit=SAMPLE_ROWS)

@@ -10,17 +10,24 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from feeds.forms import AddFeedForm
 from feeds.samples import find_sample, sample_files, upload_sample
 from feeds.services import FeedError, feed_create
+from feeds.services.sample import UnreadableFile
 
 
 def _preselected(request) -> dict:
-    """?courier=<id>&key=<s3 key>: the landed file to preselect, if it is listed."""
+    """?courier=<id>&key=<s3 key>[&member=<archive member>]: the landed file to preselect."""
     courier, key = request.GET.get("courier"), request.GET.get("key")
+    member = request.GET.get("member", "")
     if not courier or not key:
         return {}
     for ref in sample_files("landed"):
-        if str(ref.get("courier")) == courier and ref.get("key") == key:
+        if (str(ref.get("courier")), ref.get("key"), ref.get("member", "")) == (
+            courier,
+            key,
+            member,
+        ):
             return {"sample": "landed", "landed_file": str(ref["id"])}
-    messages.warning(request, f"The landed file {key} was not found; choose a sample file below.")
+    where = f"{key} (member {member})" if member else key
+    messages.warning(request, f"The landed file {where} was not found; choose a sample file below.")
     return {}
 
 
@@ -33,6 +40,7 @@ def _after_create(request, feed) -> str:
 
 
 def feed_add(request):
+    status = 400
     if request.method == "POST":
         form = AddFeedForm(request.POST, request.FILES)
         if form.is_valid():
@@ -55,10 +63,14 @@ def feed_add(request):
                         load_sample_on_activation=data["load_sample_on_activation"],
                     )
                 except FeedError as exc:
-                    form.add_error("sample_file" if sample else "name", str(exc))
+                    # Shown next to the file; a reader's unforeseen failure is a 422.
+                    field = "sample_file" if data["sample"] == "upload" else "landed_file"
+                    form.add_error(field if sample else "name", str(exc))
+                    if isinstance(exc, UnreadableFile):
+                        status = 422
                 else:
                     messages.success(request, f"Feed {feed.table_name} created ({feed.pk}).")
                     return redirect(_after_create(request, feed))
-        return render(request, "feeds/add.html", {"form": form}, status=400)
+        return render(request, "feeds/add.html", {"form": form}, status=status)
     initial = {"load_sample_on_activation": True, **_preselected(request)}
     return render(request, "feeds/add.html", {"form": AddFeedForm(initial=initial)})

@@ -9,6 +9,7 @@ from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from amperity_sources.csv_safe import is_text_type, safe_copy_csv
 from amperity_sources.db import domain_connection
 from feeds import explorer
 from feeds.forms import ExplorerFilterForm
@@ -60,6 +61,9 @@ def explorer_table(request, pk: str):
         try:
             if request.GET.get("format") == "csv":
                 body = explorer.stream_csv(conn, schema, table, **query)
+                # Safe to open in a spreadsheet: text cells that look like formulas get a '.
+                text = {i for i, (_, pg_type) in enumerate(columns) if is_text_type(pg_type)}
+                body = safe_copy_csv(body, text)
                 streaming = True
                 response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
                 filename = re.sub(r"[^A-Za-z0-9_.-]+", "_", table) + ".csv"
