@@ -3,14 +3,14 @@
 Keyset pagination: rows are ordered by (sort column, "_pk") and "Next" carries the last row's
 values, so page 50 of a 10-million-row table costs what page 1 does (no OFFSET, no COUNT).
 Sorting by "_pk" walks its primary-key index; another column is an ORDER BY ... LIMIT, a
-whole-table sort per page unless a sort index (column, "_pk") exists (sort_index_create).
+whole-table sort per page unless a sort index (column, "_pk") exists (feeds/loading/indexes.py,
+built on the worker).
 Pure psycopg: no Django, so the benchmark can call it on any table.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,12 +19,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from .loading.indexes import sort_index_exists
+
 PK = "_pk"
 PAGE_ROWS = 50
 EXACT_COUNT_BELOW = 100_000
 EXACT_COUNT_MAX_BYTES = 64 * 1024 * 1024
 SORT_INDEX_ROWS = 100_000  # from this size a page sorted without an index is slow: offer one
-MAX_IDENTIFIER_BYTES = 63
 OPERATORS = {
     "=": "equals",
     "!=": "does not equal",
@@ -101,71 +102,6 @@ def row_count(conn: psycopg.Connection, schema: str, table: str) -> tuple[int, b
         )
     )
     return sampled.fetchone()[0], True
-
-
-def sort_index_name(table: str, column: str) -> str:
-    """``<table>__sort__<column>``, shortened with a hash when longer than Postgres' 63 bytes."""
-    name = f"{table}__sort__{column}"
-    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
-        return name
-    digest = hashlib.sha1(name.encode()).hexdigest()[:12]
-    head = name.encode()[: MAX_IDENTIFIER_BYTES - len(digest) - 1].decode(errors="ignore")
-    return f"{head}_{digest}"
-
-
-def sort_index_exists(conn: psycopg.Connection, schema: str, table: str, column: str) -> bool:
-    """True when a usable B-tree index of the table leads with ``column``."""
-    found = conn.execute(
-        """
-        SELECT 1 FROM pg_index i
-        JOIN pg_class c ON c.oid = i.indrelid
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        JOIN pg_class ic ON ic.oid = i.indexrelid
-        JOIN pg_am am ON am.oid = ic.relam
-        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
-        WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s
-          AND am.amname = 'btree' AND i.indisvalid AND i.indpred IS NULL
-        LIMIT 1
-        """,
-        (schema, table, column),
-    ).fetchone()
-    return found is not None
-
-
-def sort_index_create(conn: psycopg.Connection, schema: str, table: str, column: str) -> str:
-    """Index (column, "_pk") so pages sorted by ``column`` are index range scans; returns the
-    index name. CONCURRENTLY: loads and readers keep going meanwhile, so ``conn`` must be in
-    autocommit. A failed earlier attempt leaves an invalid index of that name: rebuilt."""
-    if not conn.autocommit:
-        raise ValueError("sort_index_create needs an autocommit connection")
-    known = {c for c, _ in table_columns(conn, schema, table)}
-    if PK not in known:
-        raise ExplorerError(f'The table {table} has no "_pk" column: it cannot be indexed here.')
-    if column not in known or column == PK:
-        raise ExplorerError(f'There is no column "{column}" to index for sorting.')
-    name = sort_index_name(table, column)
-    invalid = conn.execute(
-        """
-        SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-        JOIN pg_namespace n ON n.oid = ic.relnamespace
-        WHERE n.nspname = %s AND ic.relname = %s AND NOT i.indisvalid
-        """,
-        (schema, name),
-    ).fetchone()
-    if invalid:
-        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(_table(schema, name)))
-    try:
-        conn.execute(
-            sql.SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({}, {})").format(
-                sql.Identifier(name),
-                _table(schema, table),
-                sql.Identifier(column),
-                sql.Identifier(PK),
-            )  # fmt: skip
-        )
-    except psycopg.errors.UndefinedObject as exc:  # e.g. a json column: no B-tree ordering
-        raise ExplorerError(f'The column "{column}" cannot be sorted by an index.') from exc
-    return name
 
 
 def _where(filters: list[Filter], known: set[str]) -> tuple[list[sql.Composable], list[Any]]:

@@ -99,3 +99,35 @@ class FeedField(models.Model):
             "semantic_tag": self.semantic_tag,
             "required": self.required,
         }
+
+
+class SortIndexBuild(models.Model):
+    """A Data Explorer sort index asked for on a column: built on the worker, not in a request."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        BUILDING = "building", "Building"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.BUILDING)
+
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="sort_index_builds")
+    column = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["feed", "column"],
+                condition=models.Q(status__in=["queued", "building"]),
+                name="one_active_sort_index_build",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"sort index on {self.feed_id}.{self.column}: {self.status}"

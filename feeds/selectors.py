@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 
+from amperity_sources.csv_safe import is_text_type, safe_copy_csv
 from amperity_sources.db import domain_connection
 from feeds import explorer
 from feeds.loading.identity import heap_identity_counts, heap_identity_rows
+from feeds.loading.indexes import sort_index_exists, sort_index_progress
 from feeds.tags import is_profile_tag
 
-from .models import Feed
+from .models import Feed, SortIndexBuild
 
 
 def feeds_for_sources_page():
@@ -79,3 +82,62 @@ def heap_identity_tables(names: tuple[str, ...]) -> list[dict]:
             }
             for name in names
         ]
+
+
+# ---------------------------------------------------------------- Data Explorer pages
+@dataclass
+class TablePage:
+    page: explorer.Page
+    rows: int
+    estimated: bool
+    slow_sort: bool  # sorted by a column of a big table that has no sort index
+    index_build: SortIndexBuild | None  # a sort index on that column being built
+
+
+def explorer_columns(feed: Feed) -> list[tuple[str, str]]:
+    """The domain table's (column, type) pairs; empty when it does not exist yet."""
+    with domain_connection(autocommit=True) as conn:
+        return explorer.table_columns(conn, settings.DOMAIN_SCHEMA, feed.table_name)
+
+
+def explorer_page(feed: Feed, *, after: str | None, before: str | None, **query) -> TablePage:
+    """One page of the table, with what the page says about it (raises ExplorerError)."""
+    schema, table = settings.DOMAIN_SCHEMA, feed.table_name
+    with domain_connection(autocommit=True) as conn:
+        page = explorer.fetch_page(conn, schema, table, after=after, before=before, **query)
+        rows, estimated = explorer.row_count(conn, schema, table)
+        # Sorting a big table by a column without an index sorts it all for every page.
+        slow_sort = (
+            page.sort != explorer.PK
+            and rows >= explorer.SORT_INDEX_ROWS
+            and not sort_index_exists(conn, schema, table, page.sort)
+        )
+    build = None
+    if slow_sort:
+        build = feed.sort_index_builds.filter(column=page.sort).first()
+    return TablePage(page, rows, estimated, slow_sort, build)
+
+
+def explorer_csv(feed: Feed, **query) -> Iterator[bytes]:
+    """The (filtered, sorted) table as spreadsheet-safe CSV; the iterator owns its connection
+    (raises ExplorerError before streaming when the request is wrong)."""
+    conn = domain_connection(autocommit=True)
+    try:
+        columns = explorer.table_columns(conn, settings.DOMAIN_SCHEMA, feed.table_name)
+        body = explorer.stream_csv(conn, settings.DOMAIN_SCHEMA, feed.table_name, **query)
+    except Exception:
+        conn.close()
+        raise
+    # Safe to open in a spreadsheet: text cells that look like formulas get a '.
+    text = {i for i, (_, pg_type) in enumerate(columns) if is_text_type(pg_type)}
+    return safe_copy_csv(body, text)
+
+
+def sort_index_build_status(feed: Feed, column: str) -> tuple[SortIndexBuild | None, object]:
+    """The latest build of a sort index on ``column`` and, while it builds, its progress."""
+    build = feed.sort_index_builds.filter(column=column).first()
+    progress = None
+    if build is not None and build.status == SortIndexBuild.Status.BUILDING:
+        with domain_connection(autocommit=True) as conn:
+            progress = sort_index_progress(conn, settings.DOMAIN_SCHEMA, feed.table_name)
+    return build, progress

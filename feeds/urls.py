@@ -12,4 +12,5 @@ urlpatterns = [
     path("<str:pk>/delete/", views.feed_delete_view, name="delete"),
     path("explorer/", views.explorer_index, name="explorer"),
     path("explorer/<str:pk>/", views.explorer_table, name="table"),
+    path("explorer/<str:pk>/sort-index/", views.sort_index_status, name="sort_index_status"),
 ]

@@ -3,6 +3,7 @@
 from .compare import FeedDiff, feed_compare
 from .create import feed_copy, feed_create, feed_update_fields
 from .errors import FeedError, FeedInvalid, Problem, PurgeRequired
+from .indexes import sort_index_request
 from .sample import SAMPLE_ROWS, file_columns, sample_preview
 from .table import (
     Activation,
@@ -37,4 +38,5 @@ __all__ = [
     "feed_validate",
     "file_columns",
     "sample_preview",
+    "sort_index_request",
 ]

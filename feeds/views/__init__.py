@@ -3,7 +3,7 @@
 from .actions import feed_copy_view, feed_delete_view, feed_load, feed_truncate_view
 from .add import feed_add
 from .editor import feed_edit
-from .explorer import explorer_index, explorer_table
+from .explorer import explorer_index, explorer_table, sort_index_status
 
 __all__ = [
     "explorer_index",
@@ -14,4 +14,5 @@ __all__ = [
     "feed_edit",
     "feed_load",
     "feed_truncate_view",
+    "sort_index_status",
 ]

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from amperity_sources.csv_safe import is_text_type, safe_copy_csv
-from amperity_sources.db import domain_connection
 from feeds import explorer
 from feeds.forms import ExplorerFilterForm
-from feeds.selectors import explorer_tables, feed_get, record_type
+from feeds.models import SortIndexBuild
+from feeds.selectors import (
+    explorer_columns,
+    explorer_csv,
+    explorer_page,
+    explorer_tables,
+    feed_get,
+    record_type,
+    sort_index_build_status,
+)
+from feeds.services import FeedError, sort_index_request
 
 
 def explorer_index(request):
@@ -30,62 +37,43 @@ def _filters(data: dict) -> list[explorer.Filter]:
 @require_http_methods(["GET", "HEAD", "POST"])
 def explorer_table(request, pk: str):
     feed = feed_get(pk)
-    schema, table = settings.DOMAIN_SCHEMA, feed.table_name
-    conn = domain_connection(autocommit=True)
-    streaming = False
-    try:
-        columns = explorer.table_columns(conn, schema, table)
-        names = [c for c, _ in columns]
-        form = ExplorerFilterForm(request.GET, columns=names)
-        context = {"feed": feed, "form": form, "columns": columns, "error": ""}
-        if not columns:
-            context["error"] = f"The table {table} does not exist yet: activate the feed."
-            return render(request, "feeds/table.html", context, status=404)
-        if request.method == "POST":  # "Index this column", then back to the same page
-            try:
-                explorer.sort_index_create(conn, schema, table, request.POST.get("column", ""))
-            except explorer.ExplorerError as exc:
-                context["error"] = str(exc)
-                return render(request, "feeds/table.html", context, status=400)
-            return HttpResponseRedirect(request.get_full_path())
-        if not form.is_valid():
-            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-            context["error"] = f"Check the filter and sort: {problems}"
-            return render(request, "feeds/table.html", context, status=400)
-        data = form.cleaned_data
-        query = {
-            "sort": data["sort"] or explorer.PK,
-            "descending": data["desc"],
-            "filters": _filters(data),
-        }
+    columns = explorer_columns(feed)
+    form = ExplorerFilterForm(request.GET, columns=[c for c, _ in columns])
+    context = {"feed": feed, "form": form, "columns": columns, "error": ""}
+    if not columns:
+        context["error"] = f"The table {feed.table_name} does not exist yet: activate the feed."
+        return render(request, "feeds/table.html", context, status=404)
+    if request.method == "POST":  # "Index this column": queued for the worker, back to the page
         try:
-            if request.GET.get("format") == "csv":
-                body = explorer.stream_csv(conn, schema, table, **query)
-                # Safe to open in a spreadsheet: text cells that look like formulas get a '.
-                text = {i for i, (_, pg_type) in enumerate(columns) if is_text_type(pg_type)}
-                body = safe_copy_csv(body, text)
-                streaming = True
-                response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
-                filename = re.sub(r"[^A-Za-z0-9_.-]+", "_", table) + ".csv"
-                response["Content-Disposition"] = f'attachment; filename="{filename}"'
-                return response
-            before = request.GET.get("before", "")[:4000] or None
-            page = explorer.fetch_page(
-                conn, schema, table, after=data["after"] or None, before=before, **query
-            )
-        except explorer.ExplorerError as exc:
+            sort_index_request(feed=feed, column=request.POST.get("column", ""))
+        except FeedError as exc:
             context["error"] = str(exc)
             return render(request, "feeds/table.html", context, status=400)
-        rows, estimated = explorer.row_count(conn, schema, table)
-        # Sorting a big table by a column without an index sorts it all for every page.
-        slow_sort = (
-            page.sort != explorer.PK
-            and rows >= explorer.SORT_INDEX_ROWS
-            and not explorer.sort_index_exists(conn, schema, table, page.sort)
-        )
-    finally:
-        if not streaming:
-            conn.close()
+        return HttpResponseRedirect(request.get_full_path())
+    if not form.is_valid():
+        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        context["error"] = f"Check the filter and sort: {problems}"
+        return render(request, "feeds/table.html", context, status=400)
+    data = form.cleaned_data
+    query = {
+        "sort": data["sort"] or explorer.PK,
+        "descending": data["desc"],
+        "filters": _filters(data),
+    }
+    try:
+        if request.GET.get("format") == "csv":
+            response = StreamingHttpResponse(
+                explorer_csv(feed, **query), content_type="text/csv; charset=utf-8"
+            )
+            filename = re.sub(r"[^A-Za-z0-9_.-]+", "_", feed.table_name) + ".csv"
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
+        before = request.GET.get("before", "")[:4000] or None
+        table_page = explorer_page(feed, after=data["after"] or None, before=before, **query)
+    except explorer.ExplorerError as exc:
+        context["error"] = str(exc)
+        return render(request, "feeds/table.html", context, status=400)
+    page, rows, estimated = table_page.page, table_page.rows, table_page.estimated
     if explorer.PK in page.columns:  # a compound key's parts are joined by U+001F: show them
         i = page.columns.index(explorer.PK)
         page.rows = [(*r[:i], (r[i] or "").replace("\x1f", " · "), *r[i + 1 :]) for r in page.rows]
@@ -125,9 +113,24 @@ def explorer_table(request, pk: str):
             "has_prev": bool(page.prev_before),
             "prev_query": prev_query.urlencode(),
             "csv_query": csv_query.urlencode(),
-            "slow_sort": slow_sort,
+            "slow_sort": table_page.slow_sort,
+            "index_build": table_page.index_build,
             "self_query": request.GET.urlencode(),
             "first_query": base.urlencode(),
         }
     )
     return render(request, "feeds/table.html", context)
+
+
+def sort_index_status(request, pk: str):
+    """The "Building an index" notice, polled by htmx; reloads the page once the index is done."""
+    feed = feed_get(pk)
+    build, progress = sort_index_build_status(feed, request.GET.get("column", ""))
+    response = render(
+        request,
+        "feeds/_sort_index_status.html",
+        {"feed": feed, "build": build, "progress": progress},
+    )
+    if build is not None and build.status == SortIndexBuild.Status.DONE:
+        response["HX-Refresh"] = "true"
+    return response

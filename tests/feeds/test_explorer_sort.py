@@ -4,6 +4,7 @@ A page sorted by another column than "_pk" is a whole-table sort until the colum
 index; with it the page query is an index range scan. Previous walks the keyset backwards.
 """
 
+import contextlib
 import uuid
 
 import pytest
@@ -13,8 +14,10 @@ from psycopg import sql
 
 from amperity_sources.db import domain_connection
 from feeds import explorer
-from feeds.models import DataSource, Feed
+from feeds.loading.indexes import sort_index_create, sort_index_exists, sort_index_name
+from feeds.models import DataSource, Feed, SortIndexBuild
 from feeds.services import feed_activate, feed_update_fields
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.django_db
 SCHEMA = settings.DOMAIN_SCHEMA
@@ -103,7 +106,7 @@ def back(feed, last: explorer.Page, limit=25, **kw) -> list[explorer.Page]:
 
 def create_index(feed, column="amount") -> str:
     with domain_connection(autocommit=True) as conn:
-        return explorer.sort_index_create(conn, SCHEMA, feed.table_name, column)
+        return sort_index_create(conn, SCHEMA, feed.table_name, column)
 
 
 @pytest.mark.parametrize("descending", [False, True])
@@ -132,10 +135,23 @@ def test_a_sort_index_pages_the_same_rows_with_filters(small):
 
 def test_sort_index_name_fits_postgres_and_is_stable():
     long = "Customer Events From Heap Connect Export:" + "x" * 40
-    name = explorer.sort_index_name(long, "amount")
-    assert len(name.encode()) <= 63 and name == explorer.sort_index_name(long, "amount")
-    assert name != explorer.sort_index_name(long, "amount2")
-    assert explorer.sort_index_name("Orders", "city") == "Orders__sort__city"
+    name = sort_index_name(long, "amount")
+    assert len(name.encode()) <= 63 and name == sort_index_name(long, "amount")
+    assert name != sort_index_name(long, "amount2")
+    assert sort_index_name("Orders", "city") == "Orders__sort__city"
+
+
+@contextlib.contextmanager
+def index_builds_held(feed):
+    """Hold the lock CREATE INDEX CONCURRENTLY needs, so a build stays under way meanwhile."""
+    with domain_connection() as conn:
+        conn.execute(
+            sql.SQL("LOCK TABLE {} IN SHARE UPDATE EXCLUSIVE MODE").format(
+                sql.Identifier(SCHEMA, feed.table_name)
+            )
+        )
+        yield
+        conn.rollback()
 
 
 def plan(conn, feed, **kw) -> str:
@@ -162,23 +178,47 @@ def test_sorted_pages_use_the_index_once_it_exists(big):
             assert "Seq Scan" not in text, (kw, text)
 
 
-def test_a_big_table_sorted_without_index_offers_one_and_the_button_builds_it(analyst_client, big):
-    url = reverse("feeds:table", args=[big.pk])
-    query = {"sort": "amount", "desc": "on"}
-    body = analyst_client.get(url, query).content.decode()
-    assert "scans the whole table" in body and "Index this column" in body
-    assert "csrfmiddlewaretoken" in body and 'name="column" value="amount"' in body
-    assert "scans the whole table" not in analyst_client.get(url).content.decode()  # by _pk
-    response = analyst_client.post(f"{url}?sort=amount&desc=on", {"column": "amount"})
-    assert response.status_code == 302 and response["Location"] == f"{url}?sort=amount&desc=on"
-    after = analyst_client.get(url, query)
-    assert "scans the whole table" not in after.content.decode()
-    top = after.context["page"]
-    assert top.rows[0][top.columns.index("amount")] == 13.5  # descending, nulls last
-    with domain_connection(autocommit=True) as conn:
-        assert explorer.sort_index_exists(conn, SCHEMA, big.table_name, "amount")
-    bad = analyst_client.post(url, {"column": "nope"})
-    assert bad.status_code == 400 and "no column &quot;nope&quot;" in bad.content.decode()
+@pytest.mark.django_db(transaction=True)
+def test_a_big_table_sorted_without_index_offers_one_and_the_worker_builds_it(
+    analyst_client, celery_worker
+):
+    big = make_feed(explorer.SORT_INDEX_ROWS)
+    try:
+        url = reverse("feeds:table", args=[big.pk])
+        query = {"sort": "amount", "desc": "on"}
+        body = analyst_client.get(url, query).content.decode()
+        assert "scans the whole table" in body and "Index this column" in body
+        assert "csrfmiddlewaretoken" in body and 'name="column" value="amount"' in body
+        assert "scans the whole table" not in analyst_client.get(url).content.decode()  # by _pk
+        with index_builds_held(big):
+            response = analyst_client.post(f"{url}?sort=amount&desc=on", {"column": "amount"})
+            assert response.status_code == 302
+            assert response["Location"] == f"{url}?sort=amount&desc=on"
+            building = analyst_client.get(url, query).content.decode()  # the request returned
+            assert "Building an index on amount" in building
+            assert "Index this column" not in building
+            build = SortIndexBuild.objects.get(feed=big, column="amount")
+            wait_until(lambda: build.refresh_from_db() or build.status == "building")
+            status = analyst_client.get(
+                reverse("feeds:sort_index_status", args=[big.pk]), {"column": "amount"}
+            )
+            assert "Building an index on amount" in status.content.decode()
+            assert "HX-Refresh" not in status
+        wait_until(lambda: build.refresh_from_db() or build.status == "done", timeout=120)
+        status = analyst_client.get(
+            reverse("feeds:sort_index_status", args=[big.pk]), {"column": "amount"}
+        )
+        assert "is ready" in status.content.decode() and status["HX-Refresh"] == "true"
+        after = analyst_client.get(url, query)
+        assert "scans the whole table" not in after.content.decode()
+        top = after.context["page"]
+        assert top.rows[0][top.columns.index("amount")] == 13.5  # descending, nulls last
+        with domain_connection(autocommit=True) as conn:
+            assert sort_index_exists(conn, SCHEMA, big.table_name, "amount")
+        bad = analyst_client.post(url, {"column": "nope"})
+        assert bad.status_code == 400 and "no column &quot;nope&quot;" in bad.content.decode()
+    finally:
+        drop(big)
 
 
 def test_a_small_table_needs_no_index(analyst_client, small):
@@ -203,16 +243,20 @@ def test_previous_page_link_goes_back(analyst_client, small):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_browser_index_button_then_next_and_previous(page):
+def test_browser_index_button_then_next_and_previous(page, celery_worker):
     feed = make_feed(explorer.SORT_INDEX_ROWS)
     try:
         page.goto(f"{reverse('feeds:table', args=[feed.pk])}?sort=amount")
         notice = page.locator("#sort-index-notice")
         assert "scans the whole table" in notice.inner_text()
         first_row = page.locator("#explorer-rows tbody tr").first.inner_text()
-        page.click("#index-column")
-        page.wait_for_load_state()
-        assert page.locator("#sort-index-notice").count() == 0
+        with index_builds_held(feed):
+            page.click("#index-column")
+            page.wait_for_load_state()
+            notice = page.locator("#sort-index-notice")
+            assert "Building an index on amount" in notice.inner_text()
+        # the worker builds it; the polled notice reloads the page when it is done
+        page.locator("#sort-index-notice").wait_for(state="detached", timeout=120_000)
         assert "sort=amount" in page.url
         assert page.locator("#explorer-rows tbody tr").first.inner_text() == first_row
         page.click("#next-page")
