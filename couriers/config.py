@@ -42,6 +42,7 @@ CONTENT_TYPES = (
     "application/xml",
     "application/cbor",
 )
+ENCODINGS = ("utf-8", "utf-8-sig", "latin-1")  # feeds.readers.ENCODINGS
 DELIMITED_CONTENT_TYPES = (
     "text/csv",
     "text/tab-separated-values",
@@ -57,7 +58,15 @@ ENTITY_KEYS = (
     "archive/contents",
     "archive/skip-missing-contents",
 )
-FILE_KEYS = ("file/tag", "file/content-type", "file/header-rows", "file/separator", "file/quote")
+FILE_KEYS = (
+    "file/tag",
+    "file/content-type",
+    "file/header-rows",
+    "file/separator",
+    "file/quote",
+    "file/escape",  # these two carry the reviewed settings a run must read with
+    "file/encoding",
+)
 ARCHIVE_MEMBER_KEYS = ("subobject/land-as",)
 LOAD_OPERATION_TYPES = ("truncate", "load")
 LOAD_OPERATION_KEYS = ("type", "file")
@@ -174,7 +183,12 @@ def _validate_land_as(value: Any, path: str, tags_seen: dict[str, str], errors: 
         elif hr < 0:
             errors.append(f"{path}.file/header-rows: must be 0 or more, got {hr}")
 
-    for key in ("file/separator", "file/quote"):
+    if "file/encoding" in value and value["file/encoding"] not in ENCODINGS:
+        errors.append(
+            f"{path}.file/encoding: unknown encoding {_q(str(value['file/encoding']))} "
+            f"(known: {', '.join(ENCODINGS)})"
+        )
+    for key in ("file/separator", "file/quote", "file/escape"):
         if key in value:
             ch = value[key]
             if not isinstance(ch, str):
