@@ -104,7 +104,7 @@ def _json_kind(text: str, by_name: str | None) -> str | None:
         try:
             json.loads(first_line)
             return NDJSON
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to tell
             return JSON if by_name == JSON else NDJSON
     return by_name
 

@@ -176,6 +176,7 @@ def test_nul_bytes_are_kept_for_the_loader_to_reject_the_row() -> None:
 
 def test_json_nested_too_deep_is_refused_naming_the_setting() -> None:
     deep = '{"a": ' * 10_000 + "1" + "}" * 10_000
+    assert infer_settings("deep", f'{{"x": {deep}}}\n'.encode()).content_type == NDJSON.content_type
     message = refusal(f'{{"id": 1, "x": {deep}}}\n'.encode(), "deep.ndjson", NDJSON)
     assert message.startswith("deep.ndjson line 1: ")
     assert "nested more than 64 levels deep (the limit is SOURCES_MAX_JSON_DEPTH)" in message
