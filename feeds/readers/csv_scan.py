@@ -10,8 +10,11 @@ the escape character makes the next byte literal; CR, LF and CRLF end a line) an
 * a quoted value spanning lines that runs past ``SOURCES_MAX_QUOTED_VALUE_BYTES``;
 * bytes that are not valid UTF-8 (for the UTF-8 encodings), naming the line and field.
 
-Complete single-line records are matched many at a time by one regular expression (C speed);
-only records with a line break inside quotes are walked field by field.
+Most text is checked in bulk with numpy: when every quote sits where quoting allows (opening at
+a field start, closing before a delimiter or line end, or doubled) and no line break falls
+inside quotes, the lines are fine as a whole. Otherwise complete single-line records are matched
+many at a time by one regular expression, and records with a line break inside quotes are
+walked field by field.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from __future__ import annotations
 import codecs
 import re
 from typing import BinaryIO
+
+import numpy as np
 
 from .errors import ReaderError
 from .settings import FileSettings
@@ -61,6 +66,42 @@ class _Grammar:
         self.unquoted = re.compile(rb"(?:" + first + unq + rb"*+)?+")
         self.delimiter = delimiter[0]
         self.quote = quote[0]
+        self.escape = escape[0] if escape else None
+        self.field_ends = np.array([self.delimiter, 0x0A, 0x0D], dtype=np.uint8)
+
+    def regular(self, data: bytes | bytearray | memoryview) -> int | None:
+        """The number of line breaks in ``data`` (whole lines, starting outside quotes) if it is
+        plainly well quoted: every quote opens at a field start, closes before a field end, or
+        is doubled, and no line break is inside quotes; then pyarrow reads it exactly as the
+        lines say. None if not (or if it cannot tell)."""
+        if self.escape is not None:
+            return None
+        arr = np.frombuffer(data, dtype=np.uint8)
+        if np.count_nonzero(arr == 0x0D):
+            breaks = np.flatnonzero((arr == 0x0A) | (arr == 0x0D))
+            lines = len(breaks) - _crlf_pairs(arr, breaks)
+        else:
+            breaks = np.flatnonzero(arr == 0x0A)
+            lines = len(breaks)
+        quotes = np.flatnonzero(arr == self.quote)
+        if len(quotes) == 0:
+            return lines
+        if len(quotes) % 2:
+            return None
+        if np.any(np.searchsorted(quotes, breaks) % 2):
+            return None  # a line break inside quotes
+        opening, closing = quotes[0::2], quotes[1::2]
+        before = arr[np.maximum(opening - 1, 0)]
+        opens_ok = (opening == 0) | np.isin(before, self.field_ends) | (before == self.quote)
+        after = arr[np.minimum(closing + 1, len(arr) - 1)]
+        closes_ok = np.isin(after, self.field_ends) | (after == self.quote)
+        return lines if opens_ok.all() and closes_ok.all() else None
+
+
+def _crlf_pairs(arr: np.ndarray, breaks: np.ndarray) -> int:
+    """CR LF pairs among the line-break positions ``breaks`` (each pair is one line end)."""
+    cr = breaks[:-1][arr[breaks[:-1]] == 0x0D]
+    return int(np.count_nonzero(arr[cr + 1] == 0x0A))
 
 
 class CsvCheckedStream(ReadOnlyStream):
@@ -119,8 +160,11 @@ class CsvCheckedStream(ReadOnlyStream):
 
     def _validate(self) -> int | None:
         """Advance _valid over the valid UTF-8 text; the index of a bad byte, if any."""
+        if self._buf.isascii():
+            self._valid = len(self._buf)
+            return None
         try:
-            _, used = codecs.utf_8_decode(bytes(self._buf[self._valid :]), "strict", self._eof)
+            _, used = codecs.utf_8_decode(memoryview(self._buf)[self._valid :], "strict", self._eof)
         except UnicodeDecodeError as e:
             return self._valid + e.start
         self._valid += used
@@ -130,12 +174,14 @@ class CsvCheckedStream(ReadOnlyStream):
         """Consume the complete records in _buf[_pos:end]."""
         g = self._grammar
         if g is None:  # no quoting: only line numbers matter; stop at the last line break
-            buf, stop = self._buf, end if final else end - 1
-            last = max(buf.rfind(b"\n", self._pos, stop), buf.rfind(b"\r", self._pos, stop))
-            if last >= self._pos:
-                crlf = buf[last] == 0x0D and last + 1 < end and buf[last + 1] == 0x0A
-                self._advance(last + (2 if crlf else 1))
+            self._advance(max(self._pos, self._last_line_end(end, final)))
             return
+        lines_end = self._last_line_end(end, final)
+        if lines_end > self._pos:
+            lines = g.regular(memoryview(self._buf)[self._pos : lines_end])
+            if lines is not None:
+                self._line += lines
+                self._pos = lines_end
         while True:
             # Hold back one byte unless at the end: a CR may be half of a CRLF, a quote half of "".
             limit = end if final else end - 1
@@ -151,6 +197,15 @@ class CsvCheckedStream(ReadOnlyStream):
             if after is None:
                 return
             self._advance(after)
+
+    def _last_line_end(self, end: int, final: bool) -> int:
+        """Just past the last line break in _buf[_pos:end] (a CRLF kept whole); -1 if none."""
+        buf, stop = self._buf, end if final else end - 1
+        last = max(buf.rfind(b"\n", self._pos, stop), buf.rfind(b"\r", self._pos, stop))
+        if last < self._pos:
+            return -1
+        crlf = buf[last] == 0x0D and last + 1 < end and buf[last + 1] == 0x0A
+        return last + (2 if crlf else 1)
 
     def _advance(self, to: int) -> None:
         self._line += _line_breaks(self._buf, self._pos, to)

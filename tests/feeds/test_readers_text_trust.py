@@ -277,3 +277,24 @@ def test_nested_columns_are_inferred_as_json_only_when_the_loader_has_it(monkeyp
     assert types == {"id": "integer", "props": "json", "tags": "json", "mixed": "string"}
     monkeypatch.setattr(spec, "FIELD_TYPES", tuple(t for t in spec.FIELD_TYPES if t != "json"))
     assert {f.name: infer_field(f, values[f.name])[0] for f in reader.schema}["props"] == "string"
+
+
+def test_line_numbers_count_crlf_and_cr_line_ends_once() -> None:
+    data = b'id,name\r\n1,"Ann"\r\n2,"Bo"\r3,"Cy"\r\n4,"D\xffi"\r\n'
+    assert refusal(data, "crlf.csv", CSV).startswith('crlf.csv line 5, field "name": byte 0xff')
+    runaway = b'id,name\r\n1,"Ann"\r\n2,"Bo\r\n3,Cy\r\n'
+    assert refusal(runaway, "crlf.csv", CSV).startswith("crlf.csv line 3: a quoted value opens")
+
+
+def test_courier_land_as_accepts_the_escape_and_encoding_it_now_carries() -> None:
+    from couriers.config import validate_entities
+
+    land_as = FileSettings("text/csv", escape="\\", encoding="latin-1").to_land_as()
+    entity = {
+        "object/type": "file",
+        "object/file-pattern": "'x.csv'",
+        "object/land-as": {"file/tag": "x", **land_as},
+    }
+    assert [p for p in validate_entities([entity]) if p] == []
+    entity["object/land-as"]["file/encoding"] = "utf-16"
+    assert any("file/encoding: unknown encoding" in p for p in validate_entities([entity]))
