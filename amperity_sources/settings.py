@@ -158,6 +158,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 SOURCES_WAIT_RETRY_SECONDS = int(env("SOURCES_WAIT_RETRY_SECONDS", "60") or 60)
 # A run whose worker has not reported for this long is presumed dead and requeued.
 SOURCES_RUN_STALE_SECONDS = int(env("SOURCES_RUN_STALE_SECONDS", "120") or 120)
+# Reader limits (feeds/readers/settings.py): a file past one is refused, naming the setting.
+SOURCES_MAX_JSON_DEPTH = int(env("SOURCES_MAX_JSON_DEPTH", "64") or 64)
+SOURCES_MAX_QUOTED_VALUE_BYTES = int(
+    env("SOURCES_MAX_QUOTED_VALUE_BYTES", str(1024 * 1024)) or 1024 * 1024
+)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # The S3 endpoint the demo credential points at (the embedded moto server, MinIO, ...).

@@ -18,6 +18,7 @@ from typing import Any
 from couriers.patterns import FilePattern, PatternError
 from feeds.readers import CONTENT_TYPES as READABLE_CONTENT_TYPES
 from feeds.readers import DELIMITED_TYPES
+from feeds.readers import ENCODINGS as READABLE_ENCODINGS
 
 __all__ = [
     "CONTENT_TYPES",
@@ -37,6 +38,7 @@ __all__ = [
 # no reader reads them here, so an entities list naming them is refused at save).
 CONTENT_TYPES = tuple(READABLE_CONTENT_TYPES)
 DELIMITED_CONTENT_TYPES = tuple(DELIMITED_TYPES)
+ENCODINGS = tuple(READABLE_ENCODINGS)
 
 OBJECT_TYPES = ("file", "archive")
 ENTITY_KEYS = (
@@ -47,7 +49,15 @@ ENTITY_KEYS = (
     "archive/contents",
     "archive/skip-missing-contents",
 )
-FILE_KEYS = ("file/tag", "file/content-type", "file/header-rows", "file/separator", "file/quote")
+FILE_KEYS = (
+    "file/tag",
+    "file/content-type",
+    "file/header-rows",
+    "file/separator",
+    "file/quote",
+    "file/escape",  # these two carry the reviewed settings a run must read with
+    "file/encoding",
+)
 ARCHIVE_MEMBER_KEYS = ("subobject/land-as",)
 LOAD_OPERATION_TYPES = ("truncate", "load")
 LOAD_OPERATION_KEYS = ("type", "file")
@@ -164,7 +174,12 @@ def _validate_land_as(value: Any, path: str, tags_seen: dict[str, str], errors: 
         elif hr < 0:
             errors.append(f"{path}.file/header-rows: must be 0 or more, got {hr}")
 
-    for key in ("file/separator", "file/quote"):
+    if "file/encoding" in value and value["file/encoding"] not in ENCODINGS:
+        errors.append(
+            f"{path}.file/encoding: unknown encoding {_q(str(value['file/encoding']))} "
+            f"(known: {', '.join(ENCODINGS)})"
+        )
+    for key in ("file/separator", "file/quote", "file/escape"):
         if key in value:
             ch = value[key]
             if not isinstance(ch, str):

@@ -14,7 +14,6 @@ from couriers.review import FileReview, review_file
 from couriers.s3 import KeyOutOfScope, key_in_scope
 from couriers.services.couriers import courier_add_entity, literal_pattern
 from credentials.services import s3_client
-from feeds.inference import type_from_values
 
 from .drafts import Target, draft_save, resolve_target
 
@@ -54,14 +53,8 @@ def _review(request, target: Target, data) -> tuple[FileReview, SettingsForm | N
 
 
 def _typed_columns(file_review: FileReview) -> list[list[str]]:
-    """(name, type) per column; text columns get the type their values fit (for the feed)."""
-    out = []
-    for i, (name, arrow_type) in enumerate(file_review.columns):
-        if arrow_type in ("string", "large_string", "null"):
-            values = [row[i] for row in file_review.preview.rows]
-            arrow_type = type_from_values(values)[0]
-        out.append([name, arrow_type])
-    return out
+    """(name, feed type) per column, as the preview inferred them (what Add Feed suggests)."""
+    return [[f.name, f.type] for f in file_review.preview.fields]
 
 
 def _panel_context(target: Target, review: FileReview, form: SettingsForm | None) -> dict:

@@ -46,6 +46,8 @@ FORMATS = {  # RE2 patterns: a value not matching can never convert
     "datetime": rf"^{_DATE}(?:{_TIME}{_ZONE}?)?$",
 }
 ZONE_SUFFIX = rf"\d{_ZONE}$"  # a time followed by a zone; "2024-01-02" alone has none
+NON_FINITE = r"^[+-]?(?i:nan|inf|infinity)$"  # only a float field stores these
+ZERO = r"^[+-]?(?:0+\.?0*|\.0+)(?:[eE][+-]?\d+)?$"  # text whose value really is 0
 
 REASONS = {
     "boolean": "is not a boolean (true/false, yes/no, 1/0)",
@@ -59,6 +61,8 @@ MISSING_REQUIRED = "required value is missing"
 MISSING_KEY = "primary key value is missing"
 NUL_IN_TEXT = "contains a NUL character, which Postgres cannot store"
 OUT_OF_RANGE = "is out of range (years 0001-9999)"
+FLOAT_OUT_OF_RANGE = "is out of range for a float (double precision): it would be stored as {}"
+NOT_FINITE = "is not a finite number: NaN and Infinity can only be loaded into a float field"
 MAX_VALUE_CHARS = 200
 
 
@@ -173,6 +177,30 @@ class ColumnPlan:
         return self._text_to_target(blank_to_null(arr), bad, reason)
 
     def _text_to_target(self, s: pa.Array, bad: dict[int, str], reason: str) -> pa.Array:
+        out = self._parse_text(s, bad, reason)
+        if self.field.type == "float":
+            self._reject_float_overflow(s, out, bad)
+        elif self.field.type in ("integer", "decimal"):
+            literal = pc.fill_null(pc.match_substring_regex(s, NON_FINITE), FALSE)
+            for i in np.flatnonzero(literal.to_numpy(zero_copy_only=False)):
+                bad[int(i)] = NOT_FINITE
+        return out
+
+    def _reject_float_overflow(self, s: pa.Array, out: pa.Array, bad: dict[int, str]) -> None:
+        """A number a double cannot hold became ±inf or 0 in the cast: reject it, don't change it."""
+        infinite = pc.fill_null(pc.is_inf(out), FALSE)
+        zero = pc.fill_null(pc.equal(out, 0.0), FALSE)
+        if not (pc.any(infinite).as_py() or pc.any(zero).as_py()):
+            return
+        literal = pc.fill_null(pc.match_substring_regex(s, NON_FINITE), FALSE)
+        really_zero = pc.fill_null(pc.match_substring_regex(s, ZERO), FALSE)
+        overflow = pc.and_(infinite, pc.invert(literal))
+        underflow = pc.and_(zero, pc.invert(really_zero))
+        for mask, became in ((overflow, "infinity"), (underflow, "0")):
+            for i in np.flatnonzero(mask.to_numpy(zero_copy_only=False)):
+                bad.setdefault(int(i), FLOAT_OUT_OF_RANGE.format(became))
+
+    def _parse_text(self, s: pa.Array, bad: dict[int, str], reason: str) -> pa.Array:
         ftype = self.field.type
         if ftype == "boolean":
             lower = pc.utf8_lower(s)

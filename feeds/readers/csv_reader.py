@@ -1,6 +1,10 @@
 """Delimited text (CSV, TSV, PSV, any delimiter) via pyarrow's streaming CSV reader.
 
 Every column is read as a string (the feed editor decides types); empty fields are null.
+Before pyarrow sees a byte, :class:`CsvCheckedStream` checks quoting and encoding, and line 1
+is checked for the declared delimiter, so a misread file is refused instead of loaded wrongly.
+Header names are kept as written except that a blank name becomes ``column_N`` and a repeated
+one gets ``_2``, ``_3``...; each such change is a note the preview shows (``NOTES_METADATA``).
 """
 
 from __future__ import annotations
@@ -8,6 +12,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -15,12 +21,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .base import Reader
+from .csv_scan import CsvCheckedStream
 from .errors import ReaderError
-from .settings import FileSettings
+from .settings import MAX_COLUMN_NAME_CHARS, FileSettings, limit
 from .streams import PrefixedStream, read_exactly
 
 HEADER_PEEK = 1024 * 1024
 CANDIDATES = (",", ";", "\t", "|")
+NOTES_METADATA = b"sources.notes"  # schema metadata: JSON list of what the reader changed
 
 
 def describe_delimiter(d: str) -> str:
@@ -37,16 +45,28 @@ def open_csv(
 ) -> Reader:
     """Open a (decompressed) delimited text stream."""
     head, eof = _peek_head(stream, settings)
-    stream = PrefixedStream(head, stream)  # type: ignore[assignment]
     first_rows = _first_rows(head, eof, settings, name)
     if not first_rows:
         return Reader(pa.schema([]), iter(()), batch_rows=batch_rows)
+    header_line = _first_line(head, settings.encoding)
+    _check_delimiter(header_line, first_rows[0], settings, name)
+    notes: list[str] = []
     if settings.header_rows:
-        names = clean_column_names(first_rows[0])
+        names = clean_column_names(first_rows[0], notes)
+        _check_name_lengths(names, name)
     else:
         names = [f"column_{i}" for i in range(1, len(first_rows[0]) + 1)]
-    header_line = _first_line(head, settings.encoding)
-    schema = pa.schema([(n, pa.string()) for n in names])
+    stream = CsvCheckedStream(  # type: ignore[assignment]
+        PrefixedStream(head, stream),  # type: ignore[arg-type]
+        name,
+        settings,
+        names=names,
+        max_quoted_bytes=limit("SOURCES_MAX_QUOTED_VALUE_BYTES"),
+    )
+    schema = pa.schema(
+        [(n, pa.string()) for n in names],
+        metadata={NOTES_METADATA: json.dumps(notes)} if notes else None,
+    )
     bad_rows: list[pacsv.InvalidRow] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -95,18 +115,61 @@ def open_csv(
     return Reader(schema, batches(), batch_rows=batch_rows, close=arrow_reader.close)
 
 
-def clean_column_names(raw: list[str]) -> list[str]:
-    """Header names as written, except blanks become column_N and repeats get _2, _3, ..."""
+def clean_column_names(raw: list[str], notes: list[str] | None = None) -> list[str]:
+    """Header names as written, except blanks become column_N and repeats get _2, _3, ...;
+    each change is described in ``notes``."""
     names: list[str] = []
     seen: set[str] = set()
     for i, value in enumerate(raw, start=1):
-        base = value.strip().lstrip("\ufeff") or f"column_{i}"
+        written = value.strip().lstrip("\ufeff")
+        base = written or f"column_{i}"
         candidate, k = base, 2
         while candidate in seen:
             candidate, k = f"{base}_{k}", k + 1
         seen.add(candidate)
         names.append(candidate)
+        if notes is None:
+            continue
+        if not written:
+            notes.append(f"Column {i} has no name in the header: it is read as {candidate}.")
+        elif candidate != written:
+            notes.append(f'Column {i} repeats the name "{written}": it is read as {candidate}.')
     return names
+
+
+def _check_name_lengths(names: list[str], name: str) -> None:
+    for i, column in enumerate(names, start=1):
+        if len(column) > MAX_COLUMN_NAME_CHARS:
+            raise ReaderError.at(
+                name,
+                "line 1",
+                f"the name of column {i} is {len(column)} characters long "
+                f'(it starts "{column[:40]}…"); a column name can have at most '
+                f"{MAX_COLUMN_NAME_CHARS} characters — is line 1 really a header? "
+                "If not, set header rows to 0",
+            )
+
+
+def _outside_quotes(line: str, quote: str) -> str:
+    """``line`` without its quoted parts (a quote opens only at the start of a field)."""
+    if not quote:
+        return line
+    return re.sub(rf"{re.escape(quote)}[^{re.escape(quote)}]*({re.escape(quote)}|$)", "", line)
+
+
+def _check_delimiter(line: str, first_row: list[str], settings: FileSettings, name: str) -> None:
+    """Refuse when line 1 has no declared delimiter but another usual one (, ; | tab)."""
+    if len(first_row) != 1:
+        return
+    bare = _outside_quotes(line, settings.quote)
+    for candidate in CANDIDATES:
+        if candidate != settings.delimiter and candidate in bare:
+            raise ReaderError.at(
+                name,
+                "line 1",
+                f"the declared delimiter {describe_delimiter(settings.delimiter)} does not "
+                f"occur, but {describe_delimiter(candidate)} does: change the delimiter setting",
+            )
 
 
 def _arrow_encoding(encoding: str) -> str:

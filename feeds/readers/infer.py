@@ -104,7 +104,7 @@ def _json_kind(text: str, by_name: str | None) -> str | None:
         try:
             json.loads(first_line)
             return NDJSON
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to tell
             return JSON if by_name == JSON else NDJSON
     return by_name
 
@@ -153,21 +153,26 @@ def _split(line: str, delimiter: str, quote: str) -> list[str]:
 
 
 def _has_header(lines: list[str], delimiter: str, quote: str) -> bool:
-    """A header is a first row of distinct, name-like, non-numeric values unlike the data."""
+    """A header is a first row of name-like, non-numeric values unlike the data.
+
+    Blank and repeated names do not make it data: the reader names them ``column_N`` and
+    ``name_2`` and says so, which is what a user expects of a header with a gap or a repeat.
+    """
     if not lines:
         return True
     first = _split(lines[0], delimiter, quote)
-    if any(not v or _NUMBER.match(v) or _DATE.match(v) for v in first):
-        return False
-    if len(set(first)) != len(first):
+    named = [v for v in first if v]
+    if not named or any(_NUMBER.match(v) or _DATE.match(v) for v in named):
         return False
     data = [_split(line, delimiter, quote) for line in lines[1:]]
     if not data:
-        return all(_NAME.match(v) for v in first)
+        return all(_NAME.match(v) for v in named)
     for column, title in enumerate(first):
+        if not title:
+            continue
         values = [row[column] for row in data if column < len(row)]
         if title in values:
             return False
         if values and all(v == "" or _NUMBER.match(v) or _DATE.match(v) for v in values):
             return True  # a typed column under a text title
-    return all(_NAME.match(v) for v in first)
+    return all(_NAME.match(v) for v in named)

@@ -1,19 +1,29 @@
-"""preview: the first rows and raw text of a file, reading only the beginning of the stream."""
+"""preview: the first rows and raw text of a file, reading only the beginning of the stream.
+
+The rows come from the same reader a load uses (``formats._open_decompressed``, the same
+settings), and ``Preview.fields`` from the same inference Add Feed uses, so what the review
+page shows is what loads.
+"""
 
 from __future__ import annotations
 
 import codecs
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, BinaryIO
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyarrow as pa
 
+from .csv_reader import NOTES_METADATA
 from .formats import _open_decompressed
 from .settings import AVRO, PARQUET, FileSettings
 from .streams import decompressed, peek
+
+if TYPE_CHECKING:
+    from feeds.inference import InferredField
 
 PREVIEW_BLOCK = 1024 * 1024
 
@@ -25,6 +35,18 @@ class Preview:
     rows: list[list[str | None]]  # at most ``limit`` rows, every value as text (None = null)
     raw: str  # the start of the file as text; Avro/Parquet: the first rows as JSON lines
     truncated: bool  # the file has more rows than shown, or more text than ``raw`` holds
+    notes: list[str] = field(default_factory=list)  # what the reader changed (header names)
+    schema: pa.Schema | None = None  # the reader's schema, as a load sees it
+    sample: pa.RecordBatch | None = None  # the rows shown, as a load sees them
+
+    @cached_property
+    def fields(self) -> list[InferredField]:
+        """The feed type of each column, inferred from the rows shown (as Add Feed does)."""
+        from feeds.inference import infer_fields  # the loader's types; readers stay light
+
+        if self.schema is None:
+            return []
+        return infer_fields(self.schema, self.sample)
 
 
 def preview(
@@ -67,12 +89,16 @@ def preview(
             lines.append(line)
         raw = "\n".join(lines)
     more_rows = first is not None and first.num_rows > limit
+    notes = json.loads((schema.metadata or {}).get(NOTES_METADATA, b"[]"))
     return Preview(
         columns=list(schema.names),
         types=[str(f.type) for f in schema],
         rows=rows,
         raw=raw,
         truncated=more_rows or raw_cut,
+        notes=notes,
+        schema=schema,
+        sample=batch,
     )
 
 

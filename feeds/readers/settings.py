@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -52,6 +53,10 @@ class FileSettings:
             raise ValueError("the escape character must be one character (or none)")
         if self.header_rows < 0:
             raise ValueError("header rows cannot be negative")
+        if self.encoding not in ENCODINGS:
+            raise ValueError(
+                f"unknown encoding {self.encoding!r} (use utf-8, utf-8-sig or latin-1)"
+            )
 
     @property
     def is_delimited(self) -> bool:
@@ -78,6 +83,10 @@ class FileSettings:
             out["file/header-rows"] = self.header_rows
             out["file/separator"] = self.delimiter
             out["file/quote"] = self.quote
+            if self.escape:
+                out["file/escape"] = self.escape
+        if self.encoding != "utf-8":
+            out["file/encoding"] = self.encoding
         return out
 
     @classmethod
@@ -90,5 +99,29 @@ class FileSettings:
             delimiter=land_as.get("file/separator", DELIMITED_TYPES.get(content_type, ",")),
             quote=land_as.get("file/quote", '"'),
             header_rows=int(land_as.get("file/header-rows", 1)),
+            escape=land_as.get("file/escape") or None,
+            encoding=land_as.get("file/encoding", "utf-8"),
         )
         return settings
+
+
+# Limits of the text readers. Each is a Django setting of the same name (read from the
+# environment in amperity_sources/settings.py); outside Django the environment is read directly.
+LIMIT_DEFAULTS: dict[str, int] = {
+    "SOURCES_MAX_JSON_DEPTH": 64,  # nesting of objects/arrays in one JSON record
+    "SOURCES_MAX_QUOTED_VALUE_BYTES": 1024 * 1024,  # a quoted CSV value spanning lines
+}
+# FeedField.incoming holds at most 200 characters: a longer column name could never be mapped.
+MAX_COLUMN_NAME_CHARS = 200
+
+
+def limit(name: str) -> int:
+    """The current value of the reader limit ``name`` (see LIMIT_DEFAULTS)."""
+    try:
+        from django.conf import settings as django_settings
+
+        if django_settings.configured:
+            return int(getattr(django_settings, name, LIMIT_DEFAULTS[name]))
+    except ImportError:  # pragma: no cover - readers used without Django
+        pass
+    return int(os.environ.get(name) or LIMIT_DEFAULTS[name])

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from feeds import readers
-from feeds.inference import infer_field, suggest_rename
+from feeds.inference import infer_fields, unique_renames
 from feeds.readers import FileSettings, ReaderError
 from feeds.samples import SampleError, open_sample
 from feeds.tags import suggest_tag
@@ -77,23 +77,21 @@ def sample_settings(ref: dict, file_settings: dict | None = None) -> FileSetting
 
 
 def _suggest(reader: readers.Reader, namespace: str) -> list[SuggestedField]:
+    """Types as the review preview infers them (same rows, same rules); short, unique names."""
     batch = next(reader.batches(), None)
-    out = []
-    for i, column in enumerate(reader.schema):
-        values = batch.column(i).to_pylist() if batch is not None else []
-        texts = [v if isinstance(v, str) or v is None else str(v) for v in values]
-        ftype, precision, scale = infer_field(column.type, texts)
-        out.append(
-            SuggestedField(
-                incoming=column.name,
-                name=suggest_rename(column.name) or column.name,
-                type=ftype,
-                precision=precision,
-                scale=scale,
-                semantic_tag=suggest_tag(column.name, namespace=namespace),
-            )
+    inferred = infer_fields(reader.schema, batch)
+    names = unique_renames([f.name for f in inferred])
+    return [
+        SuggestedField(
+            incoming=f.name,
+            name=rename,
+            type=f.type,
+            precision=f.precision,
+            scale=f.scale,
+            semantic_tag=suggest_tag(f.name, namespace=namespace),
         )
-    return out
+        for f, rename in zip(inferred, names, strict=True)
+    ]
 
 
 def file_columns(*, stream: BinaryIO, name: str, file_settings: dict) -> list[tuple[str, str]]:
