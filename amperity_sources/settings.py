@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import BASE_DIR, DATA_DIR, database_from_url, env, env_bool
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "courier_groups",
     "demo",  # management commands seed_demo and generate_heap_demo
     "axes",  # login throttling and lockout (django-axes)
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -53,8 +55,26 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
+
+# Content-Security-Policy (django-csp): scripts, styles and everything else only from here; no
+# inline script or style (page behaviours live in static/js/). Bootstrap's icons are data: URIs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before checking it

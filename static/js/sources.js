@@ -17,3 +17,19 @@ document.addEventListener("click", (event) => {
   area.remove();
   done();
 });
+
+// Forms that ask before they act: <form data-confirm="Stop this run? ...">.
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+
+// Widths computed on the server (progress bars): data-width="42" → 42 %. Set through the DOM,
+// because the Content-Security-Policy forbids style attributes in the markup.
+function applyWidths(root) {
+  root.querySelectorAll("[data-width]").forEach((el) => {
+    el.style.width = `${el.dataset.width}%`;
+  });
+}
+document.addEventListener("DOMContentLoaded", () => applyWidths(document));
+document.addEventListener("htmx:load", (event) => applyWidths(event.detail.elt));
