@@ -175,9 +175,7 @@ def test_columns_missing_from_a_file_keep_their_stored_values(conn, spec, upsert
     ]
 
 
-def test_files_with_different_columns_in_one_load_each_change_only_theirs(
-    conn, spec, upsert_path
-):
+def test_files_with_different_columns_in_one_load_each_change_only_theirs(conn, spec, upsert_path):
     load(conn, spec, [day_file(DAY1, 1, 2, 3)])
     files = [
         SourceFile("emails.csv", [csv(user_id=["1", "2"], email=["new1", "new2"])], DAY2),
@@ -206,7 +204,10 @@ def test_a_file_without_a_required_column_is_refused_by_name(conn, spec, upsert_
     files = [day_file(DAY2, 2), SourceFile("users.csv", [csv(user_id=["1"], name=["x"])], DAY2)]
     with pytest.raises(LoadRejected) as refused:
         load(conn, spec, files)
-    assert str(refused.value) == "users.csv: required column email is missing; the file was not loaded."
+    assert (
+        str(refused.value)
+        == "users.csv: required column email is missing; the file was not loaded."
+    )
     assert table(conn, spec) == before
 
 
