@@ -79,14 +79,45 @@ def load(
     truncate: bool = False,
     should_stop: Callable[[], bool] = _never,
     on_progress: Callable[[int], None] | None = None,
+    keep_when_empty: bool = False,
 ) -> LoadResult:
-    """Upsert the files' rows into the spec's table; see the module docstring."""
+    """Upsert the files' rows into the spec's table; see the module docstring.
+
+    With ``keep_when_empty``, a truncate-and-load whose files hold no rows at all changes
+    nothing (result.kept is True): an empty export must not empty a table by accident."""
     spec.validate()
     result = LoadResult()
+    try:
+        _load(conn, spec, files, result, truncate, should_stop, on_progress, keep_when_empty)
+    except _KeepTable:
+        result.table_changes, result.kept = [], True
+    return result
+
+
+class _KeepTable(Exception):
+    """Rolls the load's transaction back: a truncate-and-load read no rows."""
+
+
+def _load(
+    conn: psycopg.Connection,
+    spec: TableSpec,
+    files: Iterable[SourceFile],
+    result: LoadResult,
+    truncate: bool,
+    should_stop: Callable[[], bool],
+    on_progress: Callable[[int], None] | None,
+    keep_when_empty: bool,
+) -> None:
     plans = [
         ColumnPlan(field=f, index=i, key=f.name in spec.primary_key, target=f.arrow_type())
         for i, f in enumerate(spec.fields)
     ]
+
+    def check() -> None:
+        _check(spec, result, should_stop)
+        if truncate and keep_when_empty and result.rows_read == 0:
+            raise _KeepTable
+
     with conn.transaction():
         result.table_changes = ensure_table(conn, spec)
         lock_table_name(conn, spec.schema, spec.table)
@@ -104,12 +135,12 @@ def load(
                 pa.schema([*reader.arrow_fields()[1:], pa.field(PK_COLUMN, pa.string())]),
                 (_with_pk(spec, plans, table) for table in reader.every_table(files)),
             )
-            _check(spec, result, should_stop)
+            check()
             copied = time.perf_counter()
             result.duplicates = finish_swap(conn, spec, shadow)
             result.inserted = staged - result.duplicates
             _log_timing(spec, "swap", started, copied, staged)
-            return result
+            return
         stage = sql.Identifier(f"_stage_{uuid.uuid4().hex}")
         conn.execute(
             sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
@@ -124,7 +155,7 @@ def load(
         if truncate:
             # Columns a file lacks are simply empty: there is no stored value to keep.
             staged = reader.copy_into(conn, stage, reader.every_table(files))
-            _check(spec, result, should_stop)
+            check()
             copied = time.perf_counter()
             conn.execute(sql.SQL("TRUNCATE {}").format(qualified(spec.schema, spec.table)))
             _merge(conn, spec, plans, stage, result, staged=staged, truncate=True)
@@ -133,7 +164,6 @@ def load(
             copied = time.perf_counter()
         conn.execute(sql.SQL("DROP TABLE {}").format(stage))
         _log_timing(spec, "merge", started, copied, staged)
-    return result
 
 
 def _upsert_in_groups(

@@ -205,6 +205,7 @@ class LoadResult:
     # {file name: fields whose column the file lacks}: kept their stored values (upsert) or
     # left empty (truncate-and-load)
     absent_columns: dict[str, list[str]] = field(default_factory=dict)
+    kept: bool = False  # load(keep_when_empty=True) read no rows: the table was not truncated
 
     @property
     def rejected_percent(self) -> float:

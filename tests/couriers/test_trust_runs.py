@@ -114,9 +114,7 @@ def test_a_truncating_feed_with_nothing_to_load_keeps_its_table_and_warns(
     assert run.loads.get().status == "skipped"
 
 
-def test_skip_missing_files_with_nothing_found_is_a_warning_not_a_success(
-    s3, bucket, s3_endpoint
-):
+def test_skip_missing_files_with_nothing_found_is_a_warning_not_a_success(s3, bucket, s3_endpoint):
     courier = users_courier(bucket, s3_endpoint, load_operations={})
     run = run_here(courier, start_date=DAY, skip_missing=True)
     assert run.status == CourierRun.Status.SUCCEEDED
@@ -142,9 +140,7 @@ def test_a_group_window_over_loaded_days_reloads_them_for_a_truncating_feed(
     assert len(again.loads.get().files) == 2
 
 
-def test_an_upsert_feed_skips_files_already_loaded_and_says_how_to_reload(
-    s3, bucket, s3_endpoint
-):
+def test_an_upsert_feed_skips_files_already_loaded_and_says_how_to_reload(s3, bucket, s3_endpoint):
     write_dated_export(s3, bucket, [DAY], rows=200, seed=6, tables=("users",))
     feed = make_feed("Heap", f"Users {bucket}", USERS_FIELDS, ["user_id"])
     courier = users_courier(bucket, s3_endpoint, load_operations=upserting(feed))
@@ -190,7 +186,12 @@ def test_backfilling_older_days_keeps_the_newer_rows(s3, bucket, s3_endpoint):
 
 # ------------------------------------------------------------------ 4. absent columns
 def test_a_file_lacking_columns_keeps_their_stored_values_and_says_so(s3, bucket, s3_endpoint):
-    put_csv(s3, bucket, date(2024, 3, 1), "user_id,name,email,city\n1,Ann,ann@x.io,Oslo\n2,Bo,bo@x.io,Rome\n")
+    put_csv(
+        s3,
+        bucket,
+        date(2024, 3, 1),
+        "user_id,name,email,city\n1,Ann,ann@x.io,Oslo\n2,Bo,bo@x.io,Rome\n",
+    )
     put_csv(s3, bucket, date(2024, 3, 2), "user_id,name\n1,Anna\n3,Cy\n")  # fmt: skip
     feed = csv_feed(bucket)
     courier = csv_courier(bucket, s3_endpoint, upserting(feed))

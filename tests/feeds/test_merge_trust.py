@@ -228,3 +228,16 @@ def test_truncate_leaves_columns_missing_from_the_file_empty(conn, spec, truncat
     result = load(conn, spec, [partial], truncate=True)
     assert table(conn, spec) == [(1, "Ann", None, None)]
     assert result.absent_columns == {"users.csv": ["email", "city"]}
+
+
+def test_an_empty_export_does_not_empty_the_table_when_asked_to_keep_it(
+    conn, spec, truncate_path
+):
+    load(conn, spec, [day_file(DAY1, 1, 2)])
+    before = table(conn, spec)
+    header_only = SourceFile("users.csv", [csv(user_id=[], name=[], email=[], city=[])], DAY2)
+    result = load(conn, spec, [header_only], truncate=True, keep_when_empty=True)
+    assert result.kept and result.rows_read == 0
+    assert table(conn, spec) == before
+    emptied = load(conn, spec, [header_only], truncate=True)  # the loader's plain meaning
+    assert not emptied.kept and table(conn, spec) == []
