@@ -230,9 +230,7 @@ def test_truncate_leaves_columns_missing_from_the_file_empty(conn, spec, truncat
     assert result.absent_columns == {"users.csv": ["email", "city"]}
 
 
-def test_an_empty_export_does_not_empty_the_table_when_asked_to_keep_it(
-    conn, spec, truncate_path
-):
+def test_an_empty_export_does_not_empty_the_table_when_asked_to_keep_it(conn, spec, truncate_path):
     load(conn, spec, [day_file(DAY1, 1, 2)])
     before = table(conn, spec)
     header_only = SourceFile("users.csv", [csv(user_id=[], name=[], email=[], city=[])], DAY2)
