@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +12,11 @@ from django.urls import reverse
 from couriers.config import validate_entities
 from couriers.forms import AddFileForm, SettingsForm
 from couriers.review import FileReview, review_file
-from couriers.services.couriers import courier_add_entity, literal_pattern
+from couriers.services.couriers import (
+    courier_add_entity,
+    courier_entity_replaced,
+    literal_pattern,
+)
 from credentials.services import s3_client
 from feeds.inference import type_from_values
 
@@ -88,6 +93,11 @@ def review(request, pk: int | None = None, draft: str | None = None):
         if add_form.is_valid() and bad_settings is None and file_review.preview is not None:
             draft = target.draft
             tag = add_form.cleaned_data["tag"]
+            replaced = courier_entity_replaced(
+                entities=draft.get("entities", []),
+                tag=tag,
+                pattern=add_form.cleaned_data["pattern"],
+            )
             entities = courier_add_entity(
                 entities=draft.get("entities", []),
                 pattern=add_form.cleaned_data["pattern"],
@@ -105,6 +115,8 @@ def review(request, pk: int | None = None, draft: str | None = None):
                     "settings": file_review.settings.to_dict(),
                 }
                 draft_save(request, target.draft_id, draft)
+                if replaced:
+                    messages.warning(request, replaced)
                 url = reverse("couriers:wizard_feed", args=[target.draft_id])
                 return redirect(f"{url}?{urlencode({'tag': tag})}")
             for problem in problems:
