@@ -13,6 +13,14 @@ One transaction per call:
      otherwise: (truncate=True) TRUNCATE late, so readers are blocked only for the merge, then
      INSERT the latest row per "_pk" ... ON CONFLICT ("_pk") DO UPDATE.
 Any exception, a threshold breach, a stop request or a killed process leaves the table as it was.
+
+"Latest" is the last-updated field's value or, with the generated field, the file's date
+("_file_date"; an undated file counts as dated the day it is loaded), then load order, then
+row order: an older file never overwrites a row from a newer one, in any of the paths.
+A file that lacks some of the feed's columns (not key or required ones: that file is refused)
+changes only the columns it has: an upsert merges consecutive files lacking the same columns
+as one group, whose UPDATE leaves the others alone (_upsert_in_groups).
+See docs/decisions/0005-reruns-and-the-last-updated-rule.md.
 """
 
 from __future__ import annotations
