@@ -8,14 +8,17 @@ happened (RunLoad, rejected rows, LoadedObject). RunFailed and RunStopped end th
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from amperity_sources.db import domain_connection
 from credentials.services import credential_secrets, s3_client
-from feeds.loader import LoadRejected, LoadResult, LoadStopped, SourceFile, load
+from feeds.explorer import row_count
+from feeds.loader import FileRefused, LoadRejected, LoadResult, LoadStopped, SourceFile, load
 from feeds.models import Feed
 from feeds.readers import FileSettings, ReaderError, decrypt_pgp, open_archive_member, open_reader
 from feeds.services import feed_table_spec
@@ -58,10 +61,28 @@ def run_s3_client(run: CourierRun):
     return run._s3_client
 
 
+@dataclass
+class FeedLoaded:
+    """What loading one feed did, and what the run must tell the user about it."""
+
+    result: LoadResult
+    warnings: list[str] = field(default_factory=list)
+
+
+def table_rows(feed: Feed) -> str:
+    """The table's size in words for a message: "4,297 rows" (or "about ..." when big)."""
+    with domain_connection() as conn:
+        rows, estimated = row_count(conn, settings.DOMAIN_SCHEMA, feed.table_name)
+    return f"{'about ' * estimated}{rows:,} row{'s' * (rows != 1)}"
+
+
 def load_feed(
     run, feed: Feed, files: list[LandedFile], *, truncate: bool, rows_before: int
-) -> LoadResult:
-    """Load ``files`` into the feed's table in one transaction: all of them or nothing."""
+) -> FeedLoaded:
+    """Load ``files`` into the feed's table in one transaction: all of them or nothing.
+
+    No files: nothing happens (a truncate needs data to replace the table with); the caller
+    says why. Files holding no rows do not empty a table either (the load is kept out)."""
     run_load = RunLoad.objects.create(
         run=run,
         feed=feed,
@@ -69,12 +90,11 @@ def load_feed(
         files=[f.label for f in files],
         status=RunLoad.Status.LOADING,
     )
-    if not files and not truncate:
+    if not files:
         run_load.status = RunLoad.Status.SKIPPED
         run_load.finished_at = timezone.now()
         run_load.save()
-        run_event(run, f"{feed.table_name}: nothing new to load")
-        return LoadResult()
+        return FeedLoaded(LoadResult())
     run_event(
         run,
         f"Loading {len(files)} file{'s' * (len(files) != 1)} into {feed.table_name}"
@@ -106,12 +126,34 @@ def load_feed(
                 feed=feed, key=f.key, member=f.member, etag=f.etag, defaults={"run": run}
             )
         Feed.objects.filter(pk=feed.pk).update(last_loaded_at=timezone.now())
+    kept_out = ""
+    if result.skipped:
+        newer = "from newer files" if feed.last_updated_field == "" else "in newer versions"
+        kept_out = f"; {result.skipped:,} row{'s' * (result.skipped != 1)} kept: the table "
+        kept_out += f"holds them {newer}"
     run_event(
         run,
         f"{feed.table_name}: {result.rows_read} rows read, {result.inserted} inserted, "
-        f"{result.updated} updated, {result.rejected} rejected",
+        f"{result.updated} updated, {result.rejected} rejected{kept_out}",
     )
-    return result
+    return FeedLoaded(result, _load_warnings(run, feed, result, truncate))
+
+
+def _load_warnings(run, feed: Feed, result: LoadResult, truncate: bool) -> list[str]:
+    warnings = []
+    if result.kept:
+        rows = table_rows(feed)
+        if not rows.startswith("0 "):
+            warnings.append(
+                f"{feed.table_name}: the files hold no rows; the table was kept ({rows}) rather "
+                "than emptied. To empty it, use Truncate on the feed."
+            )
+    for name, fields in result.absent_columns.items():
+        what = "left empty (the table was reloaded)" if truncate else "kept their stored values"
+        warnings.append(f"{feed.table_name}: {name} lacks {', '.join(fields)}: {what}")
+    for warning in warnings:
+        run_event(run, warning, RunEvent.Level.WARNING)
+    return warnings
 
 
 def _load_once(
@@ -151,10 +193,14 @@ def _load_once(
                 truncate=truncate,
                 should_stop=should_stop,
                 on_progress=on_progress,
+                keep_when_empty=True,
             )
     except LoadStopped as stopped:
         _record_load(run_load, stopped.result, RunLoad.Status.FAILED, "stopped")
         raise RunStopped(stopped_message([])) from None
+    except FileRefused as refused:
+        _record_load(run_load, refused.result, RunLoad.Status.FAILED, str(refused))
+        raise RunFailed(f"{feed.table_name}: {refused} Nothing was written to the table.") from None
     except LoadRejected as rejected:
         _record_load(run_load, rejected.result, RunLoad.Status.FAILED, str(rejected))
         _store_rejects(run, feed, rejected.result)

@@ -32,6 +32,16 @@ def run_days(run: CourierRun) -> list[date | None]:
     return days_in(run.start_date, run.end_date or run.start_date + timedelta(days=1))
 
 
+def run_dates(run: CourierRun) -> str:
+    """The run's dates as a message says them: "for 2024-03-01", "in all available data"."""
+    if run.mode == CourierRun.Mode.ALL or run.start_date is None:
+        return "in all available data"
+    days = run_days(run)
+    if len(days) == 1:
+        return f"for {run.start_date:%Y-%m-%d}"
+    return f"for {run.start_date:%Y-%m-%d} up to {run.end_date:%Y-%m-%d} (exclusive)"
+
+
 def find_entity_objects(client, run: CourierRun, entity: dict):
     """Objects matching one entity for the run's dates, with the date stamped in each key,
     and the (day, pattern) misses."""

@@ -8,6 +8,7 @@ matching objects → check the load operations against the feeds → load each f
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,9 +17,16 @@ from django.utils import timezone
 from credentials.errors import describe_s3_error
 from feeds.models import Feed
 
-from .feed_load import RunFailed, RunStopped, load_feed, run_s3_client, stopped_message
+from .feed_load import (
+    RunFailed,
+    RunStopped,
+    load_feed,
+    run_s3_client,
+    stopped_message,
+    table_rows,
+)
 from .heap.runs import heap_run
-from .landing import archive_members, find_entity_objects, land_object
+from .landing import archive_members, find_entity_objects, land_object, run_dates
 from .models import Courier, CourierRun, LandedFile, LoadedObject, RunEvent
 from .s3 import RangedFile, S3Error
 from .services.runs import RunLost, RunPulse, run_claim, run_event, run_finish, run_heartbeat
@@ -57,16 +65,18 @@ def _execute(run: CourierRun) -> str | None:
                 run, CourierRun.Status.SUCCEEDED, "\n".join(warnings), warning=bool(warnings)
             )
             return None
-        landed = land_files(run)
+        landed, warnings = land_files(run)
         if run.ingest_only:
             run_heartbeat(run, files_done=len(landed))
+            done = f"Landed {len(landed)} file{'s' * (len(landed) != 1)} (ingest only)."
             run_finish(
                 run,
                 CourierRun.Status.SUCCEEDED,
-                f"Landed {len(landed)} file{'s' * (len(landed) != 1)} (ingest only).",
+                "\n".join([*warnings, done]),
+                warning=bool(warnings),
             )
             return None
-        warnings = apply_load_operations(run, landed)
+        warnings += apply_load_operations(run, landed)
         run_finish(run, CourierRun.Status.SUCCEEDED, "\n".join(warnings), warning=bool(warnings))
     except WaitForFiles as waiting:
         # Back to the queue, unless a Stop arrived meanwhile.
@@ -99,18 +109,24 @@ def _check_stop(run: CourierRun, loaded: list[str]) -> None:
 
 
 # ------------------------------------------------------------------ landing
-def land_files(run: CourierRun) -> list[LandedFile]:
+def land_files(run: CourierRun) -> tuple[list[LandedFile], list[str]]:
+    """The landed files in load order (file date, then key), and the run's warnings: required
+    files skipped because the run was asked to skip missing files."""
     courier = run.courier
     client = run_s3_client(run)
     run_event(run, "Waiting for source data")
     landed: list[LandedFile] = []
     missing_required: list[str] = []
+    skipped: list[str] = []
     for index, entity in enumerate(courier.entities):
         _check_stop(run, [])
         objects, missing = find_entity_objects(client, run, entity)
         for miss in missing:
-            if entity.get("object/optional") or run.skip_missing:
-                run_event(run, f"Skipped missing file: {miss}", RunEvent.Level.WARNING)
+            if entity.get("object/optional"):
+                run_event(run, f"Skipped missing optional file: {miss}", RunEvent.Level.WARNING)
+            elif run.skip_missing:
+                skipped.append(f"Skipped missing file: {miss}")
+                run_event(run, skipped[-1], RunEvent.Level.WARNING)
             else:
                 missing_required.append(f"entities[{index}]: {miss}")
         for obj, file_date in objects:
@@ -140,7 +156,7 @@ def land_files(run: CourierRun) -> list[LandedFile]:
     landed.sort(key=lambda f: (f.file_date or date.min, f.key))
     run_heartbeat(run, files_total=len(landed))
     run_event(run, f"Landed {len(landed)} file{'s' * (len(landed) != 1)}")
-    return landed
+    return landed, skipped
 
 
 # ------------------------------------------------------------------ loading
@@ -157,36 +173,89 @@ def apply_load_operations(run: CourierRun, landed: list[LandedFile]) -> list[str
             + ", ".join(f'"{feed_id}"' for feed_id in missing)
         )
     run_event(run, "Loading data")
-    plan = []
-    for feed_id, feed_ops in operations.items():
-        feed = feeds[feed_id]
-        truncate = any(op.get("type") == "truncate" for op in feed_ops)
-        tags = {op.get("file") for op in feed_ops if op.get("type") == "load"}
-        files = [f for f in landed if f.tag in tags]
-        if not run.reload:
-            done = set(
-                LoadedObject.objects.filter(feed=feed, key__in=[f.key for f in files]).values_list(
-                    "key", "member", "etag"
-                )
-            )
-            files = [f for f in files if (f.key, f.member, f.etag) not in done]
-        plan.append((feed, truncate, files))
+    plan = [
+        _feed_plan(run, feeds[feed_id], feed_ops, landed)
+        for feed_id, feed_ops in operations.items()
+    ]
     # The progress bar counts the files this run loads, not those loaded before.
-    run_heartbeat(run, files_total=sum(len(files) for _, _, files in plan), files_done=0)
+    run_heartbeat(run, files_total=sum(len(p.files) for p in plan), files_done=0)
     warnings: list[str] = []
     loaded: list[str] = []
     rows_before = 0
-    for feed, truncate, files in plan:
+    for feed_plan in plan:
+        feed = feed_plan.feed
         _check_stop(run, loaded)
+        if not feed_plan.files:
+            warnings.append(_nothing_to_load(run, feed_plan))
+            run_event(run, warnings[-1], RunEvent.Level.WARNING)
         try:
-            result = load_feed(run, feed, files, truncate=truncate, rows_before=rows_before)
+            done = load_feed(
+                run, feed, feed_plan.files, truncate=feed_plan.truncate, rows_before=rows_before
+            )
         except RunStopped:
             raise RunStopped(stopped_message(loaded)) from None
         loaded.append(feed.table_name)
+        result = done.result
         rows_before += result.rows_read
+        warnings += done.warnings
         if result.rejected:
             warnings.append(
                 f"{feed.table_name}: {result.rejected} row{'s' * (result.rejected != 1)} rejected "
                 "(see the run's error log)"
             )
     return warnings
+
+
+@dataclass
+class FeedPlan:
+    feed: Feed
+    truncate: bool
+    files: list[LandedFile]  # to load, in load order
+    loaded_before: list[LandedFile]  # found, but already loaded: skipped
+
+
+def _feed_plan(run: CourierRun, feed: Feed, feed_ops: list, landed: list[LandedFile]) -> FeedPlan:
+    """The files this run loads into one feed.
+
+    A feed that truncates loads every file found for the run's dates, loaded before or not,
+    so re-running a day gives the table the first run gave (it is replaced, not emptied). An
+    upsert-only feed skips files already loaded (same key and ETag) unless the run reloads:
+    upserting them again would change no value, only move the generated updated field of
+    their rows to now, as if they had changed."""
+    truncate = any(op.get("type") == "truncate" for op in feed_ops)
+    tags = {op.get("file") for op in feed_ops if op.get("type") == "load"}
+    files = [f for f in landed if f.tag in tags]
+    before: list[LandedFile] = []
+    if not truncate and not run.reload:
+        done = set(
+            LoadedObject.objects.filter(feed=feed, key__in=[f.key for f in files]).values_list(
+                "key", "member", "etag"
+            )
+        )
+        before = [f for f in files if (f.key, f.member, f.etag) in done]
+        files = [f for f in files if (f.key, f.member, f.etag) not in done]
+        if before and files:
+            run_event(
+                run,
+                f"{feed.table_name}: {_files(len(before))} loaded before, skipped: "
+                + ", ".join(f.label for f in before),
+            )
+    return FeedPlan(feed, truncate, files, before)
+
+
+def _nothing_to_load(run: CourierRun, plan: FeedPlan) -> str:
+    """Why a feed's table was left as it was, with its size, and what to do."""
+    table, when, rows = plan.feed.table_name, run_dates(run), table_rows(plan.feed)
+    if not plan.loaded_before:
+        return f"{table}: nothing to load {when}; the table was kept ({rows})"
+    n = len(plan.loaded_before)
+    return (
+        f"{table}: nothing new to load {when}: {_files(n)} {'was' if n == 1 else 'were'} "
+        f"loaded before ({', '.join(f.label for f in plan.loaded_before)}); the table was kept "
+        f"({rows}). Run with “Reload files already loaded” to load "
+        f"{'it' if n == 1 else 'them'} again."
+    )
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'s' * (n != 1)}"

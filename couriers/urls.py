@@ -18,6 +18,7 @@ urlpatterns = (
         path("<int:pk>/review/", review.review, name="review"),
         path("<int:pk>/review/preview/", review.review_preview, name="review_preview"),
         path("<int:pk>/attach-feed/", editors.attach_feed, name="attach_feed"),
+        path("<int:pk>/load-operations/remove/", editors.remove_load, name="remove_load"),
         # The new editor works on a draft (kept in the session) until Save.
         path("new/<str:draft>/", editors.wizard, name="wizard"),
         path("new/<str:draft>/browse/", browse.browse, name="wizard_browse"),
@@ -28,6 +29,9 @@ urlpatterns = (
         ),
         path("new/<str:draft>/feed/", editors.wizard_feed, name="wizard_feed"),
         path("new/<str:draft>/compare/", editors.wizard_compare, name="wizard_compare"),
+        path(
+            "new/<str:draft>/feed/preview/", editors.wizard_load_preview, name="wizard_load_preview"
+        ),
     ]
     + run_urlpatterns
     + heap_urlpatterns

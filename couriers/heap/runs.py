@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError
 
 from amperity_sources.db import domain_connection
-from couriers.feed_load import RunFailed, load_feed, run_s3_client
+from couriers.feed_load import RunFailed, load_feed, run_s3_client, table_rows
 from couriers.landing import land_object
 from couriers.models import CourierRun, HeapDump, LandedFile, RunEvent
 from couriers.s3 import list_prefix
@@ -108,8 +108,17 @@ def heap_run(run: CourierRun) -> list[str]:
         files, replace, described = _table_plan(name, new, landed)
         if described:
             run_event(run, f"{feed.table_name}: {described}")
-        if files or replace:
-            rows += load_feed(run, feed, files, truncate=replace, rows_before=rows).rows_read
+        if replace and not files:
+            # A full sync listing no file for the table: never empty a table on no data.
+            warnings.append(
+                f"{feed.table_name}: {described}, but the dump lists no file for {name}; the "
+                f"table was kept ({table_rows(feed)})"
+            )
+            run_event(run, warnings[-1], RunEvent.Level.WARNING)
+        elif files:
+            done = load_feed(run, feed, files, truncate=replace, rows_before=rows)
+            rows += done.result.rows_read
+            warnings += done.warnings
     try:
         HeapDump.objects.bulk_create(
             HeapDump(

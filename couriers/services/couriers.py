@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -146,7 +147,8 @@ def courier_add_entity(
     """The entities list with one more entity (the new editor's "Review file" step): a file,
     or, with ``member``, an archive whose member lands under ``tag``.
 
-    An entity with the same tag is replaced, so reviewing a file again updates it.
+    An entity with the same tag is replaced, so reviewing a file again updates it; say so
+    with courier_entity_replaced.
     """
     land_as = {"file/tag": tag, **land_as}
     entity: dict[str, Any] = {"object/type": "file", "object/file-pattern": pattern}
@@ -159,13 +161,103 @@ def courier_add_entity(
     return [*kept, entity]
 
 
+@dataclass
+class LoadChange:
+    """Load operations after an editor's change, and what the change does, in sentences."""
+
+    load_operations: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def _quoted(tags: list[str]) -> str:
+    return ", ".join(f"“{t}”" for t in tags)
+
+
 def courier_set_load(
-    *, load_operations: dict[str, Any], feed_id: str, tag: str, truncate: bool
-) -> dict[str, Any]:
-    """Load operations with ``feed_id`` loading ``tag`` (Upsert, or Truncate and upsert)."""
-    ops: list[dict[str, Any]] = [{"type": "truncate"}] if truncate else []
-    ops.append({"type": "load", "file": tag})
-    return {**load_operations, feed_id: ops}
+    *, load_operations: dict[str, Any], feed_id: str, tag: str, truncate: bool, feed_name: str = ""
+) -> LoadChange:
+    """Load operations with ``feed_id`` also loading ``tag`` (Upsert, or Truncate and upsert).
+
+    The editors only ever add: the feed's other loads stay, and a truncate it has stays (a
+    feed that truncates replaces its table with the rows of every file it loads). Removing
+    an operation is courier_remove_load, an explicit action."""
+    name = feed_name or feed_id
+    ops = [dict(op) for op in load_operations.get(feed_id, [])]
+    loads = [op.get("file") for op in ops if op.get("type") == "load"]
+    has_truncate = any(op.get("type") == "truncate" for op in ops)
+    notes = []
+    if tag in loads:
+        notes.append(f"{name} already loads “{tag}”: unchanged.")
+    else:
+        beside = f", beside {_quoted(loads)}" if loads else ""
+        notes.append(f"Adds: load “{tag}” into {name}{beside}.")
+        ops.append({"type": "load", "file": tag})
+        loads.append(tag)
+    if truncate and not has_truncate:
+        ops.insert(0, {"type": "truncate"})
+        notes.append(
+            f"Adds truncate: every run replaces {name} with the rows of the files it loads "
+            f"({_quoted(loads)})."
+        )
+    elif not truncate and has_truncate:
+        notes.append(
+            f"{name} keeps its truncate: every run still replaces the table. To upsert "
+            "instead, remove the truncate on the courier page."
+        )
+    return LoadChange({**load_operations, feed_id: ops}, notes)
+
+
+def describe_operation(op: dict[str, Any]) -> str:
+    return "truncate" if op.get("type") == "truncate" else f"load “{op.get('file', '')}”"
+
+
+class OperationGone(ValidationError):
+    """The operation to remove is no longer there (the courier changed meanwhile)."""
+
+
+@transaction.atomic
+def courier_remove_load(
+    *, courier: Courier, feed_id: str, op: dict[str, Any], feed_name: str = ""
+) -> str:
+    """Remove one load operation (asked for explicitly, on the courier page); returns what
+    was done. A feed left without a load is removed: a truncate alone would load nothing."""
+    courier = Courier.objects.select_for_update().get(pk=courier.pk)
+    name = feed_name or feed_id
+    ops = list((courier.load_operations or {}).get(feed_id, []))
+    if op not in ops:
+        raise OperationGone(
+            f"{describe_operation(op)} for {name} is no longer in the load operations (the "
+            "courier changed meanwhile); nothing was removed."
+        )
+    ops.remove(op)
+    operations = dict(courier.load_operations)
+    message = f"Removed {describe_operation(op)} from {name}."
+    if any(o.get("type") == "load" for o in ops):
+        operations[feed_id] = ops
+    else:
+        del operations[feed_id]
+        if ops:
+            message += f" Nothing is loaded into {name} any more, so its truncate went too."
+    _save(
+        courier,
+        name=courier.name,
+        credential=courier.credential,
+        bucket=courier.bucket,
+        prefix=courier.prefix,
+        entities=courier.entities,
+        load_operations=operations,
+        pgp_credential=courier.pgp_credential,
+    )
+    return message
+
+
+def courier_entity_replaced(*, entities: list[dict[str, Any]], tag: str, pattern: str) -> str:
+    """What courier_add_entity will replace, in a sentence ("" when the tag is new)."""
+    for entity in entities:
+        if tag in entity_tags([entity]):
+            old = entity.get("object/file-pattern", "")
+            return f"This replaces the entity for tag {tag}: {old} (now {pattern})."
+    return ""
 
 
 def literal_pattern(key: str) -> str:

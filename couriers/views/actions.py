@@ -36,9 +36,12 @@ def detail(request, pk: int):
             "courier": courier,
             "entities_json": json.dumps(courier.entities, indent=2, ensure_ascii=False),
             "load_operations": [
-                (feed_id, feeds.get(feed_id), ops)
+                (feed_id, feeds.get(feed_id), [(op, json.dumps(op)) for op in ops])
                 for feed_id, ops in courier.load_operations.items()
             ],
+            "load_operations_json": json.dumps(
+                courier.load_operations, indent=2, ensure_ascii=False
+            ),
             "entity_rows": entity_rows(courier.entities),
             "pattern_form": PatternTestForm(initial={"pattern": first_pattern}),
             "landed": courier.landed_files.all()[:RECENT],

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -18,8 +19,11 @@ from couriers.landing import land_reviewed_file
 from couriers.models import Courier
 from couriers.s3 import S3Error
 from couriers.services.couriers import (
+    LoadChange,
+    OperationGone,
     courier_create,
     courier_problems,
+    courier_remove_load,
     courier_set_load,
     courier_update,
 )
@@ -240,15 +244,12 @@ def wizard_feed(request, draft: str):
         return redirect("couriers:wizard", draft)
     form = FeedStepForm(request.POST or None, feeds=_feed_choices())
     errors: list[str] = []
+    notes: list[str] = []
     if request.method == "POST" and form.is_valid():
         truncate = form.cleaned_data["load_type"] == "truncate"
         if form.cleaned_data["feed_choice"] == "existing":
-            values["load_operations"] = courier_set_load(
-                load_operations=values.get("load_operations", {}),
-                feed_id=form.cleaned_data["feed"],
-                tag=tag,
-                truncate=truncate,
-            )
+            change = _load_change(values, form.cleaned_data["feed"], tag, truncate)
+            values["load_operations"], notes = change.load_operations, change.notes
         try:
             courier = _save_draft(values)
         except ValidationError as exc:
@@ -257,7 +258,7 @@ def wizard_feed(request, draft: str):
             values["courier_id"] = courier.pk
             draft_save(request, draft, values)
             if form.cleaned_data["feed_choice"] == "existing":
-                messages.success(request, f"Courier “{courier}” saved.")
+                messages.success(request, " ".join([f"Courier “{courier}” saved.", *notes]))
                 return redirect("couriers:detail", courier.pk)
             attach = (
                 reverse("couriers:attach_feed", args=[courier.pk])
@@ -294,8 +295,45 @@ def wizard_feed(request, draft: str):
             "reviewed": reviewed,
             "form": form,
             "errors": errors,
+            "preview": _load_preview(values, tag, form.data or form.initial),
         },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+def _load_change(values: dict[str, Any], feed_id: str, tag: str, truncate: bool) -> LoadChange:
+    feed = Feed.objects.select_related("data_source").filter(pk=feed_id).first()
+    return courier_set_load(
+        load_operations=values.get("load_operations", {}),
+        feed_id=feed_id,
+        tag=tag,
+        truncate=truncate,
+        feed_name=feed.table_name if feed else "",
+    )
+
+
+def _load_preview(values: dict[str, Any], tag: str, choice: Any) -> dict[str, Any]:
+    """The load operations the feed step's current choice would save, and what changes."""
+    current = values.get("load_operations", {})
+    feed_id = choice.get("feed", "")
+    if choice.get("feed_choice", "new") == "existing" and feed_id:
+        change = _load_change(values, feed_id, tag, choice.get("load_type") == "truncate")
+    else:
+        change = LoadChange(
+            current, [f"After you describe the new feed, a load of “{tag}” is added for it."]
+        )
+    return {
+        "notes": change.notes,
+        "json": json.dumps(change.load_operations, indent=2, ensure_ascii=False),
+    }
+
+
+def wizard_load_preview(request, draft: str):
+    """The feed step's load-operations preview, refreshed as the choice changes (htmx)."""
+    values = draft_get(request, draft)
+    tag = request.GET.get("tag", "")
+    return render(
+        request, "couriers/_load_preview.html", {"preview": _load_preview(values, tag, request.GET)}
     )
 
 
@@ -327,6 +365,19 @@ def attach_feed(request, pk: int):
             {"courier": courier, "error": "Choose the feed and the file tag to load."},
             status=400,
         )
+    change = courier_set_load(
+        load_operations=courier.load_operations,
+        feed_id=feed.pk,
+        tag=tag,
+        truncate=truncate,
+        feed_name=feed.table_name,
+    )
+    preview = {
+        "notes": change.notes,
+        "json": json.dumps(change.load_operations, indent=2, ensure_ascii=False),
+    }
+    if request.method == "GET" and request.htmx:
+        return render(request, "couriers/_load_preview.html", {"preview": preview})
     if request.method == "POST":
         try:
             courier_update(
@@ -336,12 +387,7 @@ def attach_feed(request, pk: int):
                 bucket=courier.bucket,
                 prefix=courier.prefix,
                 entities=courier.entities,
-                load_operations=courier_set_load(
-                    load_operations=courier.load_operations,
-                    feed_id=feed.pk,
-                    tag=tag,
-                    truncate=truncate,
-                ),
+                load_operations=change.load_operations,
                 pgp_credential=courier.pgp_credential,
             )
         except ValidationError as exc:
@@ -351,10 +397,37 @@ def attach_feed(request, pk: int):
                 {"courier": courier, "feed": feed, "tag": tag, "error": " ".join(exc.messages)},
                 status=400,
             )
-        messages.success(request, f"“{courier}” now loads {feed.table_name} from “{tag}”.")
+        messages.success(
+            request,
+            " ".join([f"“{courier}” now loads {feed.table_name} from “{tag}”.", *change.notes]),
+        )
         return redirect("feeds:edit", feed.pk)
     return render(
         request,
         "couriers/attach_feed.html",
-        {"courier": courier, "feed": feed, "tag": tag, "truncate": truncate},
+        {"courier": courier, "feed": feed, "tag": tag, "truncate": truncate, "preview": preview},
     )
+
+
+@require_http_methods(["POST"])
+def remove_load(request, pk: int):
+    """Remove one load operation: the courier page's confirmed "remove" button."""
+    courier = get_object_or_404(Courier, pk=pk)
+    feed_id = request.POST.get("feed", "")
+    try:
+        op = json.loads(request.POST.get("op", ""))
+    except ValueError:
+        op = None
+    if not isinstance(op, dict):
+        return HttpResponseBadRequest("Choose the load operation to remove.")
+    feed = Feed.objects.select_related("data_source").filter(pk=feed_id).first()
+    try:
+        message = courier_remove_load(
+            courier=courier, feed_id=feed_id, op=op, feed_name=feed.table_name if feed else ""
+        )
+    except OperationGone as gone:
+        return HttpResponse(" ".join(gone.messages), status=409, content_type="text/plain")
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain")
+    messages.success(request, message)
+    return redirect("couriers:detail", courier.pk)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,7 +13,11 @@ from couriers.config import validate_entities
 from couriers.forms import AddFileForm, SettingsForm
 from couriers.review import FileReview, review_file
 from couriers.s3 import KeyOutOfScope, key_in_scope
-from couriers.services.couriers import courier_add_entity, literal_pattern
+from couriers.services.couriers import (
+    courier_add_entity,
+    courier_entity_replaced,
+    literal_pattern,
+)
 from credentials.services import s3_client
 
 from .drafts import Target, draft_save, resolve_target
@@ -86,6 +91,11 @@ def review(request, pk: int | None = None, draft: str | None = None):
         if add_form.is_valid() and bad_settings is None and file_review.preview is not None:
             draft = target.draft
             tag = add_form.cleaned_data["tag"]
+            replaced = courier_entity_replaced(
+                entities=draft.get("entities", []),
+                tag=tag,
+                pattern=add_form.cleaned_data["pattern"],
+            )
             entities = courier_add_entity(
                 entities=draft.get("entities", []),
                 pattern=add_form.cleaned_data["pattern"],
@@ -103,6 +113,8 @@ def review(request, pk: int | None = None, draft: str | None = None):
                     "settings": file_review.settings.to_dict(),
                 }
                 draft_save(request, target.draft_id, draft)
+                if replaced:
+                    messages.warning(request, replaced)
                 url = reverse("couriers:wizard_feed", args=[target.draft_id])
                 return redirect(f"{url}?{urlencode({'tag': tag})}")
             for problem in problems:

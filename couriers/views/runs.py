@@ -10,6 +10,7 @@ from amperity_sources.csv_safe import SafeWriter
 from ..charts import run_history_chart
 from ..forms_run import RunCourierForm
 from ..models import Courier, CourierRun
+from ..run_impact import run_impact
 from ..services.runs import CourierBusy, RunRequestError, courier_run_start, courier_run_stop
 
 
@@ -27,6 +28,16 @@ def run_courier(request, pk: int):
     return render(
         request, "couriers/run_form.html", {"courier": courier, "form": form}, status=status
     )
+
+
+def run_impact_panel(request, pk: int):
+    """The Run dialog's impact panel (htmx): what the chosen dates would land and load."""
+    courier = get_object_or_404(Courier, pk=pk)
+    form = RunCourierForm(request.GET)
+    context = {"courier": courier, "form": form, "impact": None}
+    if courier.kind == Courier.Kind.S3 and form.is_valid():
+        context["impact"] = run_impact(courier=courier, run_arguments=form.run_arguments())
+    return render(request, "couriers/_run_impact.html", context)
 
 
 def run_detail(request, pk: int):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from .spec import LOADED_AT_COLUMN, PK_COLUMN, UPDATED_COLUMN, TableSpec
+from .spec import FILE_DATE_COLUMN, LOADED_AT_COLUMN, PK_COLUMN, UPDATED_COLUMN, TableSpec
+
+HIDDEN_COLUMNS = {FILE_DATE_COLUMN}  # added to older tables without telling the user
 
 
 def qualified(schema: str, table: str) -> sql.Composed:
@@ -45,6 +47,7 @@ def _column_defs(spec: TableSpec) -> list[tuple[str, str]]:
     cols = [(f.name, f.pg_type()) for f in spec.fields]
     if spec.last_updated is None:
         cols.append((UPDATED_COLUMN, "timestamp with time zone"))
+        cols.append((FILE_DATE_COLUMN, "date"))
     return cols
 
 
@@ -83,7 +86,8 @@ def ensure_table(conn: psycopg.Connection, spec: TableSpec) -> list[str]:
                 conn.execute(
                     sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(target, col, sql.SQL(typ))
                 )
-                changes.append(f"added column {name} ({typ})")
+                if name not in HIDDEN_COLUMNS:
+                    changes.append(f"added column {name} ({typ})")
             elif columns[name] != typ:
                 # Fails (and rolls back) if existing values cannot be cast: the caller reports it.
                 conn.execute(

@@ -13,15 +13,25 @@ One transaction per call:
      otherwise: (truncate=True) TRUNCATE late, so readers are blocked only for the merge, then
      INSERT the latest row per "_pk" ... ON CONFLICT ("_pk") DO UPDATE.
 Any exception, a threshold breach, a stop request or a killed process leaves the table as it was.
+
+"Latest" is the last-updated field's value or, with the generated field, the file's date
+("_file_date"; an undated file counts as dated the day it is loaded), then load order, then
+row order: an older file never overwrites a row from a newer one, in any of the paths.
+A file that lacks some of the feed's columns (not key or required ones: that file is refused)
+changes only the columns it has: an upsert merges consecutive files lacking the same columns
+as one group, whose UPDATE leaves the others alone (_upsert_in_groups).
+See docs/decisions/0005-reruns-and-the-last-updated-rule.md.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 
 import numpy as np
 import psycopg
@@ -36,11 +46,13 @@ from .keys import client_pk_supported, pk_array
 from .prefetch import prefetched
 from .rebuild import rebuild_merge, should_rebuild
 from .spec import (
+    FILE_DATE_COLUMN,
     LOADED_AT_COLUMN,
     MAX_KEPT_REJECTS,
     PK_COLUMN,
     PK_SEPARATOR,
     UPDATED_COLUMN,
+    FileRefused,
     LoadRejected,
     LoadResult,
     LoadStopped,
@@ -52,6 +64,8 @@ from .swap import can_swap, create_shadow, finish_swap
 
 MAX_ROWS_PER_CHUNK = 16_384  # bigger batches are converted in slices to bound memory
 SEQ = "_seq"
+FD = "_fd"  # staging: the row's file date (generated updated field only)
+EPOCH_DAY = date(1970, 1, 1)
 logger = logging.getLogger(__name__)
 SESSION_SETTINGS = (  # constants only
     "TimeZone TO 'UTC'",
@@ -73,38 +87,68 @@ def load(
     truncate: bool = False,
     should_stop: Callable[[], bool] = _never,
     on_progress: Callable[[int], None] | None = None,
+    keep_when_empty: bool = False,
 ) -> LoadResult:
-    """Upsert the files' rows into the spec's table; see the module docstring."""
+    """Upsert the files' rows into the spec's table; see the module docstring.
+
+    With ``keep_when_empty``, a truncate-and-load whose files hold no rows at all changes
+    nothing (result.kept is True): an empty export must not empty a table by accident."""
     spec.validate()
     result = LoadResult()
+    try:
+        _load(conn, spec, files, result, truncate, should_stop, on_progress, keep_when_empty)
+    except _KeepTable:
+        result.table_changes, result.kept = [], True
+    return result
+
+
+class _KeepTable(Exception):
+    """Rolls the load's transaction back: a truncate-and-load read no rows."""
+
+
+def _load(
+    conn: psycopg.Connection,
+    spec: TableSpec,
+    files: Iterable[SourceFile],
+    result: LoadResult,
+    truncate: bool,
+    should_stop: Callable[[], bool],
+    on_progress: Callable[[int], None] | None,
+    keep_when_empty: bool,
+) -> None:
     plans = [
         ColumnPlan(field=f, index=i, key=f.name in spec.primary_key, target=f.arrow_type())
         for i, f in enumerate(spec.fields)
     ]
-    targets = [pa.field(f"c{p.index}", p.target) for p in plans]
+
+    def check() -> None:
+        _check(spec, result, should_stop)
+        if truncate and keep_when_empty and result.rows_read == 0:
+            raise _KeepTable
+
     with conn.transaction():
         result.table_changes = ensure_table(conn, spec)
         lock_table_name(conn, spec.schema, spec.table)
         for setting in SESSION_SETTINGS:
             conn.execute(sql.SQL("SET LOCAL " + setting))
-        batches = _converted(spec, plans, files, result, should_stop, on_progress)
+        load_day = conn.execute("SELECT current_date").fetchone()[0]  # UTC: see SESSION_SETTINGS
+        reader = _Reader(spec, plans, result, should_stop, on_progress, load_day)
         started = time.perf_counter()
         if truncate and client_pk_supported(spec) and can_swap(conn, spec):
             shadow = create_shadow(conn, spec)
-            columns = [sql.Identifier(p.field.name) for p in plans] + [sql.Identifier(PK_COLUMN)]
             staged = _copy(
                 conn,
                 qualified(spec.schema, shadow),
-                columns,
-                pa.schema([*targets, pa.field(PK_COLUMN, pa.string())]),
-                (_with_pk(spec, plans, table) for table in batches),
+                reader.table_columns(),
+                pa.schema([*reader.arrow_fields()[1:], pa.field(PK_COLUMN, pa.string())]),
+                (_with_pk(spec, plans, table) for table in reader.every_table(files)),
             )
-            _check(spec, result, should_stop)
+            check()
             copied = time.perf_counter()
             result.duplicates = finish_swap(conn, spec, shadow)
             result.inserted = staged - result.duplicates
             _log_timing(spec, "swap", started, copied, staged)
-            return result
+            return
         stage = sql.Identifier(f"_stage_{uuid.uuid4().hex}")
         conn.execute(
             sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
@@ -112,24 +156,52 @@ def load(
                 sql.SQL(", ").join(
                     [sql.SQL(SEQ + " bigint")]
                     + [sql.SQL("{} {}").format(_c(p), sql.SQL(p.field.pg_type())) for p in plans]
+                    + ([sql.SQL(FD + " date")] if reader.generated else [])
                 ),
             )
         )
-        staged = _copy(
-            conn,
-            stage,
-            [sql.Identifier(SEQ)] + [_c(p) for p in plans],
-            pa.schema([pa.field(SEQ, pa.int64()), *targets]),
-            batches,
-        )
-        _check(spec, result, should_stop)
-        copied = time.perf_counter()
         if truncate:
+            # Columns a file lacks are simply empty: there is no stored value to keep.
+            staged = reader.copy_into(conn, stage, reader.every_table(files))
+            check()
+            copied = time.perf_counter()
             conn.execute(sql.SQL("TRUNCATE {}").format(qualified(spec.schema, spec.table)))
-        _merge(conn, spec, plans, stage, result, staged=staged, truncate=truncate)
+            _merge(conn, spec, plans, stage, result, staged=staged, truncate=True)
+        else:
+            staged = _upsert_in_groups(conn, spec, plans, stage, reader, files)
+            copied = time.perf_counter()
         conn.execute(sql.SQL("DROP TABLE {}").format(stage))
         _log_timing(spec, "merge", started, copied, staged)
-    return result
+
+
+def _upsert_in_groups(
+    conn: psycopg.Connection,
+    spec: TableSpec,
+    plans: list[ColumnPlan],
+    stage: sql.Identifier,
+    reader: _Reader,
+    files: Iterable[SourceFile],
+) -> int:
+    """Stage and merge the files; consecutive files lacking the same columns form one group,
+    merged with an UPDATE of the columns they have, so a column a file lacks keeps its stored
+    value. Most loads are one group. Returns the rows staged."""
+    total = in_group = 0
+    group_absent: frozenset[str] = frozenset()
+    for source in files:
+        absent, tables = reader.open(source)
+        if in_group and absent != group_absent:
+            _merge(conn, spec, plans, stage, reader.result, staged=in_group, absent=group_absent)
+            conn.execute(sql.SQL("TRUNCATE {}").format(stage))
+            in_group = 0
+        if not in_group:
+            group_absent = absent
+        copied = reader.copy_into(conn, stage, tables)
+        in_group += copied
+        total += copied
+    _check(spec, reader.result, reader.should_stop)  # before the last (often only) merge
+    if in_group:
+        _merge(conn, spec, plans, stage, reader.result, staged=in_group, absent=group_absent)
+    return total
 
 
 def _log_timing(spec: TableSpec, how: str, started: float, copied: float, rows: int) -> None:
@@ -170,7 +242,7 @@ def _copy(
 
 
 def _with_pk(spec: TableSpec, plans: list[ColumnPlan], table: pa.Table) -> pa.Table:
-    """(_seq, c0, c1, ...) -> (c0, c1, ..., _pk) for a COPY straight into the table."""
+    """(_seq, c0, c1, ..., [_fd]) -> (c0, c1, ..., [_fd], _pk) for a COPY into the table."""
     by_name = {p.field.name: table.column(f"c{p.index}") for p in plans}
     pk = pk_array(spec, {name: col.combine_chunks() for name, col in by_name.items()
                          if name in spec.primary_key})  # fmt: skip
@@ -198,22 +270,76 @@ def _chunks(batches: Iterable[pa.RecordBatch | pa.Table]) -> Iterator[pa.RecordB
                 yield part.slice(start, MAX_ROWS_PER_CHUNK)
 
 
-def _converted(
-    spec: TableSpec,
-    plans: list[ColumnPlan],
-    files: Iterable[SourceFile],
-    result: LoadResult,
-    should_stop: Callable[[], bool],
-    on_progress: Callable[[int], None] | None,
-) -> Iterator[pa.Table]:
-    """Yield, per batch, a table of (_seq, c0, c1, ...) holding the rows that converted."""
-    seq = 0  # global row counter: file order, then row order (later rows win ties)
-    names = [SEQ] + [f"c{p.index}" for p in plans]
-    for source in files:
-        result.files += 1
+class _Reader:
+    """Reads and converts the files one at a time into tables of (_seq, c0, c1, ..., [_fd]):
+    the global row order (file order, then row order: later rows win ties), the converted
+    columns, and with the generated updated field each row's file date (FD)."""
+
+    def __init__(
+        self,
+        spec: TableSpec,
+        plans: list[ColumnPlan],
+        result: LoadResult,
+        should_stop: Callable[[], bool],
+        on_progress: Callable[[int], None] | None,
+        load_day: date,
+    ) -> None:
+        self.spec, self.plans, self.result = spec, plans, result
+        self.should_stop, self.on_progress = should_stop, on_progress
+        self.load_day = load_day  # an undated file counts as dated the day it is loaded
+        self.generated = spec.last_updated is None
+        self.seq = 0
+
+    def arrow_fields(self) -> list[pa.Field]:
+        fields = [pa.field(SEQ, pa.int64())]
+        fields += [pa.field(f"c{p.index}", p.target) for p in self.plans]
+        if self.generated:
+            fields.append(pa.field(FD, pa.date32()))
+        return fields
+
+    def table_columns(self) -> list[sql.Identifier]:
+        """The domain table's columns for (c0, c1, ..., [_fd], _pk)."""
+        names = [p.field.name for p in self.plans]
+        names += [FILE_DATE_COLUMN] if self.generated else []
+        return [sql.Identifier(n) for n in [*names, PK_COLUMN]]
+
+    def copy_into(self, conn: psycopg.Connection, stage: sql.Identifier, tables) -> int:
+        columns = [sql.Identifier(f.name) for f in self.arrow_fields()]
+        return _copy(conn, stage, columns, pa.schema(self.arrow_fields()), tables)
+
+    def every_table(self, files: Iterable[SourceFile]) -> Iterator[pa.Table]:
+        for source in files:
+            yield from self.open(source)[1]
+
+    def open(self, source: SourceFile) -> tuple[frozenset[str], Iterator[pa.Table]]:
+        """The fields whose column the file lacks, and the file's converted tables.
+
+        Absence is judged on the file's first batch (its schema). A file lacking a key or
+        required column is refused (FileRefused): its rows cannot be loaded as the feed says."""
+        self.result.files += 1
+        raw = prefetched(source.iter_batches(), depth=1)
+        chunks = _chunks(raw)
+        first = next(chunks, None)
+        if first is None:
+            return frozenset(), iter(())
+        present = set(first.schema.names)
+        absent = [p for p in self.plans if p.field.incoming not in present]
+        for plan in absent:
+            if plan.required:
+                raw.close()
+                raise FileRefused(_missing_column_message(source.name, plan), self.result)
+        if absent:
+            self.result.absent_columns[source.name] = [p.field.name for p in absent]
+        tables = self._tables(source, itertools.chain([first], chunks))
+        return frozenset(p.field.name for p in absent), tables
+
+    def _tables(self, source: SourceFile, chunks: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
+        plans, result = self.plans, self.result
+        names = [f.name for f in self.arrow_fields()]
+        file_day = (source.file_date or self.load_day) - EPOCH_DAY
         file_row = 0  # rows of this file seen so far
-        for batch in _chunks(prefetched(source.iter_batches(), depth=1)):
-            if should_stop():
+        for batch in chunks:
+            if self.should_stop():
                 raise LoadStopped(_stopped_message(result), result)
             n = batch.num_rows
             if n == 0:
@@ -230,19 +356,36 @@ def _converted(
                 columns.append(out if out.type == plan.target else out.cast(plan.target))
                 for row, reason in bad.items():
                     bad_rows.setdefault(row, []).append((plan.index, reason))
-            seqs = np.arange(seq, seq + n, dtype=np.int64)
-            table = pa.Table.from_arrays([int64_array(seqs)] + columns, names=names)
+            seqs = np.arange(self.seq, self.seq + n, dtype=np.int64)
+            arrays = [int64_array(seqs), *columns]
+            if self.generated:
+                arrays.append(_date_array(file_day.days, n))
+            table = pa.Table.from_arrays(arrays, names=names)
             if bad_rows:
                 _record_rejects(source.name, file_row, plans, raw, bad_rows, result)
                 keep = np.ones(n, dtype=bool)
                 keep[list(bad_rows)] = False
                 table = table.take(int64_array(np.flatnonzero(keep)))
-            seq += n
+            self.seq += n
             file_row += n
             result.rows_read += n
             yield table
-            if on_progress is not None:
-                on_progress(result.rows_read)
+            if self.on_progress is not None:
+                self.on_progress(result.rows_read)
+
+
+def _date_array(days_since_epoch: int, n: int) -> pa.Array:
+    """n copies of one date32, zero-copy over numpy (pa.array() would import pandas)."""
+    values = np.full(n, days_since_epoch, dtype=np.int32)
+    return pa.Array.from_buffers(pa.date32(), n, [None, pa.py_buffer(values)])
+
+
+def _missing_column_message(file_name: str, plan: ColumnPlan) -> str:
+    what = "primary key column" if plan.key else "required column"
+    column = plan.field.incoming
+    if plan.field.name != column:
+        column += f" (field {plan.field.name})"
+    return f"{file_name}: {what} {column} is missing; the file was not loaded."
 
 
 def _record_rejects(
@@ -300,28 +443,41 @@ def _merge(
     result: LoadResult,
     *,
     staged: int,
-    truncate: bool,
+    truncate: bool = False,
+    absent: frozenset[str] = frozenset(),
 ) -> None:
+    """Merge the staged rows into the table, adding to ``result``'s counts. Columns in
+    ``absent`` (the staged files lack them) keep their stored values in rows that exist."""
     target = qualified(spec.schema, spec.table)
     field_cols = [sql.Identifier(p.field.name) for p in plans]
     stage_cols = [_c(p) for p in plans]
     pk = sql.Identifier(PK_COLUMN)
     lu_plan = next((p for p in plans if p.field.name == spec.last_updated), None)
-    # Latest wins: by the last-updated field (nulls oldest), then later file / later row.
+    # Latest wins: by the last-updated field (nulls oldest), or with the generated field by
+    # the file's date; then the later file / later row.
     order = [sql.SQL('{} COLLATE "C"').format(pk)]
     if lu_plan is not None:
         order.append(sql.SQL("{} DESC NULLS LAST").format(_c(lu_plan)))
+    else:
+        order.append(sql.SQL(FD + " DESC"))
     order.append(sql.SQL(SEQ + " DESC"))
 
     insert_cols = field_cols + [pk, sql.Identifier(LOADED_AT_COLUMN)]
     select_cols = stage_cols + [pk, sql.SQL("now()")]
-    updates = [sql.SQL("{0} = EXCLUDED.{0}").format(c) for c in field_cols]
+    updates = [
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(p.field.name))
+        for p in plans
+        if p.field.name not in absent
+    ]
     updates.append(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(LOADED_AT_COLUMN)))
-    condition: sql.Composable = sql.SQL("")
     if lu_plan is None:
-        insert_cols.append(sql.Identifier(UPDATED_COLUMN))
-        select_cols.append(sql.SQL("now()"))
-        updates.append(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(UPDATED_COLUMN)))
+        updated, file_date = sql.Identifier(UPDATED_COLUMN), sql.Identifier(FILE_DATE_COLUMN)
+        insert_cols += [updated, file_date]
+        select_cols += [sql.SQL("now()"), sql.Identifier(FD)]
+        updates += [sql.SQL("{0} = EXCLUDED.{0}").format(c) for c in (updated, file_date)]
+        # A row from an older file never overwrites one from a newer file; the same date:
+        # the load wins. Rows stored before file dates were kept (NULL) count as oldest.
+        condition = sql.SQL(" WHERE t.{0} IS NULL OR EXCLUDED.{0} >= t.{0}").format(file_date)
     else:
         lu = sql.Identifier(lu_plan.field.name)
         # An older incoming row never overwrites a newer one; equal = the load wins.
@@ -342,23 +498,27 @@ def _merge(
         """
     ).format(
         pk=pk,
-        stage_cols=sql.SQL(", ").join(stage_cols),
+        stage_cols=sql.SQL(", ").join(
+            stage_cols + ([sql.Identifier(FD)] if lu_plan is None else [])
+        ),
         pk_expr=_pk_expression(spec, plans),
         stage=stage,
         order=sql.SQL(", ").join(order),
     )
     if not empty and should_rebuild(conn, spec, staged) and can_swap(conn, spec):
         sources = {p.field.name: _c(p) for p in plans}
-        result.inserted, result.updated, distinct = rebuild_merge(conn, spec, src_query, sources)
-        result.duplicates = staged - distinct
-        result.skipped = distinct - result.inserted - result.updated
+        if lu_plan is None:
+            sources[FILE_DATE_COLUMN] = sql.Identifier(FD)
+        inserted, updated_rows, distinct = rebuild_merge(
+            conn, spec, src_query, sources, kept=absent
+        )
+        _count(result, staged, inserted, updated_rows, distinct)
         return
     conflict: sql.Composable = sql.SQL("")
     if not empty:
         conflict = sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}{}").format(
             pk, sql.SQL(", ").join(updates), condition
         )
-    count_src = sql.SQL(", (SELECT count(*) FROM src)" if lu_plan is not None else "")
     statement = sql.SQL(
         """
         WITH src AS MATERIALIZED ({src_query}), merged AS (
@@ -366,7 +526,8 @@ def _merge(
             SELECT {select_cols} FROM src{conflict}
             RETURNING (t.xmax = 0) AS inserted
         )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted){count_src}
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+               (SELECT count(*) FROM src)
         FROM merged
         """
     ).format(
@@ -375,13 +536,16 @@ def _merge(
         insert_cols=sql.SQL(", ").join(insert_cols),
         select_cols=sql.SQL(", ").join(select_cols),
         conflict=conflict,
-        count_src=count_src,
     )
-    counts = conn.execute(statement).fetchone()
-    result.inserted, result.updated = counts[0], counts[1]
-    distinct = counts[2] if lu_plan is not None else result.inserted + result.updated
-    result.duplicates = staged - distinct
-    result.skipped = distinct - result.inserted - result.updated
+    inserted, updated_rows, distinct = conn.execute(statement).fetchone()
+    _count(result, staged, inserted, updated_rows, distinct)
+
+
+def _count(result: LoadResult, staged: int, inserted: int, updated: int, distinct: int) -> None:
+    result.inserted += inserted
+    result.updated += updated
+    result.duplicates += staged - distinct  # superseded by a later row in the load
+    result.skipped += distinct - inserted - updated  # the table had a newer version
 
 
 def _rejected_message(spec: TableSpec, result: LoadResult) -> str:

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from .ddl import existing_columns, qualified
-from .spec import LOADED_AT_COLUMN, PK_COLUMN, UPDATED_COLUMN, TableSpec
+from .spec import FILE_DATE_COLUMN, LOADED_AT_COLUMN, PK_COLUMN, UPDATED_COLUMN, TableSpec
 from .swap import create_shadow, finish_swap
 
 REBUILD_SHARE = 0.25
@@ -41,21 +41,24 @@ def rebuild_merge(
     spec: TableSpec,
     src_query: sql.Composable,
     field_sources: dict[str, sql.Identifier],
+    kept: frozenset[str] = frozenset(),
 ) -> tuple[int, int, int]:
     """Merge the rows of ``src_query`` (one latest row per "_pk", columns named by
     ``field_sources``: field name -> source column, plus "_pk") by rebuilding the table.
+    Fields in ``kept`` (their column is absent from the files) keep their stored values; with
+    the generated updated field, "_file_date" must be among the sources.
 
     Returns (inserted, updated, distinct source rows)."""
     target = qualified(spec.schema, spec.table)
     src = sql.Identifier(f"_src_{uuid.uuid4().hex}")
     pk = sql.Identifier(PK_COLUMN)
     conn.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS {}").format(src, src_query))
-    newer = sql.SQL("TRUE")  # the load wins ...
-    if spec.last_updated is not None:  # ... unless the table has a newer version
-        lu = sql.Identifier(spec.last_updated)
-        newer = sql.SQL("(t.{0} IS NULL OR s.{1} >= t.{0})").format(
-            lu, field_sources[spec.last_updated]
-        )
+    # The load wins unless the table has a newer version: by the last-updated field, or
+    # with the generated one by file date (as merge.py's ON CONFLICT ... WHERE).
+    newest = spec.last_updated or FILE_DATE_COLUMN
+    newer = sql.SQL("(t.{0} IS NULL OR s.{1} >= t.{0})").format(
+        sql.Identifier(newest), field_sources[newest]
+    )
     inserted, updated, distinct = conn.execute(
         sql.SQL(
             "SELECT count(*) FILTER (WHERE t.{pk} IS NULL), "
@@ -70,7 +73,7 @@ def rebuild_merge(
     names, values = [], []
     for column in existing_columns(conn, spec.schema, spec.table) or {}:
         col = sql.Identifier(column)
-        if column in field_sources:
+        if column in field_sources and column not in kept:
             value = sql.SQL("CASE WHEN {} THEN s.{} ELSE t.{} END").format(
                 take, field_sources[column], col
             )
@@ -78,7 +81,7 @@ def rebuild_merge(
             value = sql.SQL("COALESCE(s.{0}, t.{0})").format(pk)
         elif column == LOADED_AT_COLUMN or (column == UPDATED_COLUMN and spec.last_updated is None):
             value = sql.SQL("CASE WHEN {} THEN now() ELSE t.{} END").format(take, col)
-        else:  # a column no longer in the spec: kept, as an in-place update keeps it
+        else:  # a column no longer in the spec, or absent from the files: kept
             value = sql.SQL("t.{}").format(col)
         names.append(col)
         values.append(value)

@@ -14,7 +14,10 @@ FIELD_TYPES = ("boolean", "date", "datetime", "decimal", "float", "integer", "st
 PK_COLUMN = "_pk"
 UPDATED_COLUMN = "_updated"
 LOADED_AT_COLUMN = "_loaded_at"
-RESERVED_COLUMNS = frozenset({PK_COLUMN, UPDATED_COLUMN, LOADED_AT_COLUMN})
+# With the generated updated field: the date of the file a row came from (an undated file:
+# the day it was loaded). Rows from an older file never overwrite rows from a newer one.
+FILE_DATE_COLUMN = "_file_date"
+RESERVED_COLUMNS = frozenset({PK_COLUMN, UPDATED_COLUMN, LOADED_AT_COLUMN, FILE_DATE_COLUMN})
 
 # A compound key is stored in "_pk" as its parts (Postgres text form) joined by U+001F (unit
 # separator). In string parts, "\" is written "\\" and U+001F is written "\x1f", so two different
@@ -199,6 +202,10 @@ class LoadResult:
     skipped: int = 0  # rows not applied: the table already had a newer version (last_updated)
     files: int = 0
     table_changes: list[str] = field(default_factory=list)  # what ensure_table did
+    # {file name: fields whose column the file lacks}: kept their stored values (upsert) or
+    # left empty (truncate-and-load)
+    absent_columns: dict[str, list[str]] = field(default_factory=dict)
+    kept: bool = False  # load(keep_when_empty=True) read no rows: the table was not truncated
 
     @property
     def rejected_percent(self) -> float:
@@ -211,6 +218,10 @@ class LoadRejected(Exception):
     def __init__(self, message: str, result: LoadResult):
         super().__init__(message)
         self.result = result
+
+
+class FileRefused(LoadRejected):
+    """A file cannot be loaded at all (it lacks a required column); nothing was written."""
 
 
 class LoadStopped(Exception):

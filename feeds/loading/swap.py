@@ -23,7 +23,7 @@ import psycopg
 from psycopg import errors, sql
 
 from .ddl import qualified
-from .spec import PK_COLUMN, UPDATED_COLUMN, TableSpec
+from .spec import FILE_DATE_COLUMN, PK_COLUMN, UPDATED_COLUMN, TableSpec
 
 # A non-key index we can rebuild exactly from its columns and their ASC/DESC, NULLS options.
 _PLAIN_INDEX = """
@@ -180,13 +180,12 @@ def _copy_plain_indexes(
 
 def _dedupe(conn: psycopg.Connection, spec: TableSpec, shadow: sql.Composed) -> int:
     """Delete every row but the latest of each key: newest last-updated value (nulls oldest),
-    then the row loaded last. A fresh table filled by one COPY stores rows in load order, so
-    ctid order is file order, then row order."""
+    or with the generated updated field the newest file date; then the row loaded last. A
+    fresh table filled by one COPY stores rows in load order, so ctid order is file order,
+    then row order."""
     pk = sql.Identifier(PK_COLUMN)
-    order: list[sql.Composable] = []
-    if spec.last_updated is not None:
-        order.append(sql.SQL("{} DESC NULLS LAST").format(sql.Identifier(spec.last_updated)))
-    order.append(sql.SQL("ctid DESC"))
+    newest = sql.Identifier(spec.last_updated or FILE_DATE_COLUMN)
+    order = [sql.SQL("{} DESC NULLS LAST, ctid DESC").format(newest)]
     cur = conn.execute(
         sql.SQL(
             """

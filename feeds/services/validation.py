@@ -11,7 +11,7 @@ from feeds.tags import TAG_TYPES, tag_problem
 
 from .errors import Problem
 
-RESERVED = ("_pk", "_updated", "_loaded_at")
+RESERVED = ("_pk", "_updated", "_loaded_at", "_file_date")
 MAX_NAME_BYTES = 63
 
 

@@ -144,3 +144,34 @@ def test_a_long_run_shows_live_progress_and_stops_without_touching_the_table(
     assert run.status == CourierRun.Status.STOPPED
     assert domain_rows(feed) == before
     assert dated_key("path/to/", "users", DAYS[9]) in run.loads.get().files
+
+
+def test_the_run_dialog_shows_the_impact_then_runs_on_confirm(
+    page, celery_worker, s3, bucket, s3_endpoint
+):
+    write_dated_export(s3, bucket, DAYS[:2], rows=120, seed=8, tables=("users",))
+    feed = make_feed("Heap", f"Users {uuid.uuid4().hex[:6]}", USERS_FIELDS, ["user_id"])
+    courier = users_courier(
+        bucket,
+        s3_endpoint,
+        name="Heap impact",
+        load_operations={feed.pk: [{"type": "truncate"}, {"type": "load", "file": "users"}]},
+    )
+    first = courier_run_start(courier=courier, start_date=DAYS[0], queue=False)
+    courier_run_execute(first.pk)
+    rows = len(domain_rows(feed))
+
+    open_run_dialog(page, courier)
+    page.get_by_label("Load data from a specific day").check()
+    page.fill("input[name=day]", "2024-03-02")
+    page.locator("input[name=day]").dispatch_event("change")
+    impact = page.locator("#run-impact")
+    expected = f"{feed.table_name} will be truncated and reloaded ({rows:,} rows now) from 1 file"
+    impact.locator(f"text={expected}").wait_for()
+    assert dated_key("path/to/", "users", DAYS[1]) in impact.inner_text()
+
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_selector("#run-status[data-status=succeeded]", timeout=60_000)
+    run = CourierRun.objects.exclude(pk=first.pk).get(courier=courier)
+    assert run.start_date == DAYS[1]
+    assert run.loads.get().files == [dated_key("path/to/", "users", DAYS[1])]

@@ -102,6 +102,7 @@ def test_activation_creates_typed_columns_and_loads_the_sample(feed):
         "active": "boolean",
         "dob": "date",
         "_updated": "timestamp with time zone",
+        "_file_date": "date",
         "_pk": "text",
         "_loaded_at": "timestamp with time zone",
     }

@@ -93,6 +93,8 @@ def test_add_feed_from_an_upload_opens_the_editor_with_the_grid(analyst_client, 
     assert 'value="first_name"' in page and 'value="given-name"' in page
     assert 'id="sample-rows"' in page and "a@x.com" in page
     assert "Generate an updated field (recommended)" in page
+    # The rule the generated field keeps, in one sentence beside it (DOMAIN.md).
+    assert "so loading an older day never overwrites newer rows" in page
 
 
 def test_add_feed_errors_are_next_to_the_field(analyst_client):

@@ -111,6 +111,7 @@ def test_creates_quoted_table_with_typed_columns(conn, users):
         "balance": "numeric",
         "_pk": "text",
         "_updated": "timestamp with time zone",
+        "_file_date": "date",
         "_loaded_at": "timestamp with time zone",
     }
     assert ensure_table(conn, users) == []  # idempotent
