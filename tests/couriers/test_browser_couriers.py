@@ -43,9 +43,11 @@ def test_browse_to_a_file_review_it_and_save(page, files, s3_credential):
     page.wait_for_selector("#preview-table th:has-text('city')")
     assert page.input_value("#id_delimiter") == ";"
     assert page.locator("#preview-table tbody tr").count() == 2
+    # A delimiter the file does not use is refused, naming line 1 and the one it does use.
     page.fill("#id_delimiter", ",")
     page.press("#id_delimiter", "Tab")
-    page.wait_for_selector("#preview-table th:has-text('id;name;city')")
+    error = page.wait_for_selector("#review-error")
+    assert 'line 1: the declared delimiter "," does not occur, but ";" does' in error.inner_text()
     page.fill("#id_delimiter", ";")
     page.press("#id_delimiter", "Tab")
     page.wait_for_selector("#preview-table th:has-text('city')")
