@@ -110,6 +110,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 SOURCES_WAIT_RETRY_SECONDS = int(env("SOURCES_WAIT_RETRY_SECONDS", "60") or 60)
 # A run whose worker has not reported for this long is presumed dead and requeued.
 SOURCES_RUN_STALE_SECONDS = int(env("SOURCES_RUN_STALE_SECONDS", "120") or 120)
+# Avro: the largest block (compressed or not) a file may hold, and how deeply its schema may
+# nest records, arrays and maps. A corrupt block size or a hostile schema is refused, not read.
+SOURCES_AVRO_MAX_BLOCK_BYTES = int(env("SOURCES_AVRO_MAX_BLOCK_BYTES", "268435456") or 268435456)
+SOURCES_AVRO_MAX_NESTING = int(env("SOURCES_AVRO_MAX_NESTING", "32") or 32)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # The S3 endpoint the demo credential points at (the embedded moto server, MinIO, ...).

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
+from feeds.readers.canonical_json import is_nested
+
 # "02134" is a code (a ZIP, an account number), not a number: a leading zero keeps it text.
 _INT = re.compile(r"^[-+]?(0|[1-9]\d{0,17})$")
 _DECIMAL = re.compile(r"^[-+]?(0|[1-9]\d*)?\.(\d+)$")
@@ -22,9 +24,19 @@ _DATETIME = re.compile(
 
 
 def type_from_arrow(t: pa.DataType) -> str | None:
-    """The feed type for an Arrow type; None for text (decide from the values)."""
+    """The feed type for an Arrow type; None for text (decide from the values).
+
+    Exact by construction: a 64-bit integer is an integer (never a float), an unsigned 64-bit
+    one a decimal (it may exceed bigint), a timestamp without zone a timestamp (not a
+    datetime), bytes are bytes, nested values (structs, lists, maps, arrow.json) JSON."""
+    if isinstance(t, pa.ExtensionType):
+        return "json" if t.extension_name == "arrow.json" else type_from_arrow(t.storage_type)
+    if pa.types.is_dictionary(t):
+        return type_from_arrow(t.value_type)
     if pa.types.is_boolean(t):
         return "boolean"
+    if pa.types.is_uint64(t):
+        return "decimal"
     if pa.types.is_integer(t):
         return "integer"
     if pa.types.is_floating(t):
@@ -32,12 +44,38 @@ def type_from_arrow(t: pa.DataType) -> str | None:
     if pa.types.is_decimal(t):
         return "decimal"
     if pa.types.is_timestamp(t):
-        return "datetime"
+        return "datetime" if t.tz else "timestamp"
     if pa.types.is_date(t):
         return "date"
+    if pa.types.is_time(t):
+        return "time"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return "bytes"
+    if is_nested(t):
+        return "json"
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
         return None
-    return "string"  # binaries, nested values, times: kept as text
+    return "string"  # durations, intervals, unions: kept as text
+
+
+def type_from_arrow_name(name: str) -> str | None:
+    """type_from_arrow for an Arrow type as the review page records it (str(type))."""
+    if name.startswith("extension<arrow.json"):
+        return "json"
+    if name.startswith(("struct<", "list<", "large_list<", "fixed_size_list<", "map<")):
+        return "json"
+    if name.startswith("timestamp"):
+        return "datetime" if "tz=" in name else "timestamp"
+    if name.startswith("decimal"):
+        return "decimal"
+    if name.startswith(("time32", "time64")):
+        return "time"
+    if name.startswith("fixed_size_binary"):
+        return "bytes"
+    try:
+        return type_from_arrow(pa.type_for_alias(name))
+    except ValueError:
+        return "string"
 
 
 def type_from_values(values: Iterable[str | None]) -> tuple[str, int | None, int | None]:
@@ -77,8 +115,12 @@ def _valid_date(v: str) -> bool:
 
 def infer_field(t: pa.DataType, values: Iterable[str | None]) -> tuple[str, int | None, int | None]:
     """(type, precision, scale) for a sample column of Arrow type ``t`` with ``values``."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
     by_arrow = type_from_arrow(t)
     if by_arrow == "decimal":
+        if pa.types.is_uint64(t):
+            return "decimal", 20, 0  # every uint64 fits numeric(20,0)
         return "decimal", t.precision, t.scale  # type: ignore[attr-defined]
     if by_arrow is not None:
         return by_arrow, None, None

@@ -81,7 +81,7 @@ def load(
         ColumnPlan(field=f, index=i, key=f.name in spec.primary_key, target=f.arrow_type())
         for i, f in enumerate(spec.fields)
     ]
-    targets = [pa.field(f"c{p.index}", p.target) for p in plans]
+    targets = [p.field.arrow_field(f"c{p.index}") for p in plans]
     with conn.transaction():
         result.table_changes = ensure_table(conn, spec)
         lock_table_name(conn, spec.schema, spec.table)
