@@ -29,7 +29,7 @@ def type_from_arrow(t: pa.DataType) -> str | None:
     Exact by construction: a 64-bit integer is an integer (never a float), an unsigned 64-bit
     one a decimal (it may exceed bigint), a timestamp without zone a timestamp (not a
     datetime), bytes are bytes, nested values (structs, lists, maps, arrow.json) JSON."""
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         return "json" if t.extension_name == "arrow.json" else type_from_arrow(t.storage_type)
     if pa.types.is_dictionary(t):
         return type_from_arrow(t.value_type)

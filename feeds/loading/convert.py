@@ -234,7 +234,7 @@ class ColumnPlan:
     def _convert_values(self, arr: pa.Array, bad: dict[int, str]) -> pa.Array:
         ftype = self.field.type
         reason = reason_for(self.field)
-        if isinstance(arr.type, pa.ExtensionType):  # arrow.json: canonical JSON text
+        if isinstance(arr.type, pa.BaseExtensionType):  # arrow.json: canonical JSON text
             arr = arr.storage
         if ftype == "json":
             return self._to_json(arr, bad)

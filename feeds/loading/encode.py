@@ -32,9 +32,19 @@ def binary_supported(t: pa.DataType) -> bool:
     )
 
 
+def _pg_type(f: pa.Field) -> bytes | None:
+    """The Postgres type a text column is bound for, when not text (FieldSpec.arrow_field)."""
+    return f.metadata.get(PG_TYPE_KEY) if f.metadata else None
+
+
 def is_jsonb(f: pa.Field) -> bool:
-    """A text column bound for a jsonb column (FieldSpec.arrow_field marks it)."""
-    return bool(f.metadata) and f.metadata.get(PG_TYPE_KEY) == b"jsonb"
+    return _pg_type(f) == b"jsonb"
+
+
+def binary_field(f: pa.Field) -> bool:
+    """Binary COPY can send this column: numeric text (unconstrained decimals) cannot go as
+    binary (pgpq would send the text's bytes as a numeric), Postgres parses it from CSV."""
+    return binary_supported(f.type) and _pg_type(f) != b"numeric"
 
 
 def _binary_encoder(schema: pa.Schema) -> Any:  # pgpq ships no type stubs worth using
@@ -73,7 +83,7 @@ class CopyEncoder:
 
     def __init__(self, schema: pa.Schema) -> None:
         self.schema = schema
-        self.binary = all(binary_supported(f.type) for f in schema)
+        self.binary = all(binary_field(f) for f in schema)
         self._encoder = _binary_encoder(schema) if self.binary else None
 
     def options(self) -> sql.Composable:

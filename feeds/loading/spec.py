@@ -24,7 +24,7 @@ FIELD_TYPES = (
 # Types a primary key cannot use: "_pk" is text, and bytes or JSON make poor, ambiguous keys.
 NOT_KEY_TYPES = frozenset({"bytes", "json"})
 LAST_UPDATED_TYPES = ("datetime", "timestamp", "integer")
-# Arrow field metadata marking a text column that goes to a jsonb column (see encode.py).
+# Arrow field metadata marking a text column bound for a jsonb or numeric column (encode.py).
 PG_TYPE_KEY = b"pg_type"
 
 # Columns every domain table carries besides the feed's fields.
@@ -74,8 +74,13 @@ class FieldSpec:
         return ARROW_TYPES[self.type]
 
     def arrow_field(self, name: str) -> pa.Field:
-        """The staging column of this field: its Arrow type, and for JSON a jsonb marker."""
-        metadata = {PG_TYPE_KEY: b"jsonb"} if self.type == "json" else None
+        """The COPY column of this field: its Arrow type, marked when it is text bound for
+        another Postgres type (jsonb; numeric without precision), which encode.py must know."""
+        metadata = None
+        if self.type == "json":
+            metadata = {PG_TYPE_KEY: b"jsonb"}
+        elif self.type == "decimal" and self.precision is None:
+            metadata = {PG_TYPE_KEY: b"numeric"}
         return pa.field(name, self.arrow_type(), metadata=metadata)
 
 

@@ -75,7 +75,7 @@ def select(conn, spec, *exprs):
 
 def source(data, name):
     settings = FileSettings(
-        "application/parquet" if name.endswith(".parquet") else "application/avro"
+        "application/x-parquet" if name.endswith(".parquet") else "application/avro"
     )
     return SourceFile(name, lambda: open_reader(io.BytesIO(data), name, settings).batches())
 
@@ -83,7 +83,7 @@ def source(data, name):
 def suggested(data, name):
     """Field specs as the Feed Editor suggests them from the file's Arrow schema."""
     settings = FileSettings(
-        "application/parquet" if name.endswith(".parquet") else "application/avro"
+        "application/x-parquet" if name.endswith(".parquet") else "application/avro"
     )
     schema = open_reader(io.BytesIO(data), name, settings).schema
     fields = []
@@ -307,3 +307,13 @@ def test_a_text_column_is_never_silently_retyped(conn, tables):
     with pytest.raises(errors.InvalidTextRepresentation):  # nor JSON
         ensure_table(conn, spec)
     assert pg_types(conn, spec)["v"] == "text"
+
+
+def test_a_decimal_without_precision_loads_every_digit(conn, tables):
+    # It used to fail every load: its text went to the numeric column as binary COPY.
+    digits = "-123456789012345678901234567890123456789012345678901234567890.000000000000000000001"
+    batch = pa.RecordBatch.from_pydict({"id": ["1", "2"], "x": [digits, "1e3"]})
+    spec = tables([FieldSpec("id", "id", "integer"), FieldSpec("x", "x", "decimal")], ["id"])
+    load(conn, spec, [SourceFile("d.csv", [batch])])
+    assert select(conn, spec, "x::text") == [(digits,), ("1000",)]
+    assert pg_types(conn, spec)["x"] == "numeric"
