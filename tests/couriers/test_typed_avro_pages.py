@@ -12,6 +12,7 @@ from psycopg import sql
 from amperity_sources.db import domain_connection
 from couriers.models import Courier
 from feeds.models import Feed
+from feeds.services import feed_validate
 from tests.feeds.test_avro_integrity import LINKED, TYPED, TYPED_ROW, avro
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +102,9 @@ def test_add_feed_suggests_the_typed_field_types_and_the_editor_offers_them(
     for value, label in [("bytes", "Bytes"), ("json", "JSON"), ("time", "Time"),
                          ("timestamp", "Timestamp (no zone)")]:  # fmt: skip
         assert f'<option value="{value}"' in editor and f">{label}</option>" in editor
+    feed.primary_key = ["raw"]
+    feed.save()
+    assert (
+        'The primary key field "raw" is Bytes, which cannot be part of a primary key: choose '
+        "another field." in feed_validate(feed)
+    )
