@@ -239,11 +239,10 @@ class ColumnPlan:
         if ftype == "json":
             return self._to_json(arr, bad)
         if is_nested(arr.type):
-            if ftype != "string":
-                self._reject_where(pc.is_valid(arr), reason, bad)
-                return pa.nulls(len(arr), self.target)
-            arr = pa.array([None if v is None else to_json(v) for v in arrow_values(arr)],
-                           pa.string())  # fmt: skip
+            if ftype == "string":  # kept as its JSON text
+                return self._to_json(arr, bad)
+            self._reject_where(pc.is_valid(arr), reason, bad)
+            return pa.nulls(len(arr), self.target)
         text = is_text(arr.type)
         if ftype == "string":
             out = arr if text else _bisect(arr, _cast_to(pa.string()), pa.string(), bad, reason)

@@ -317,3 +317,14 @@ def test_a_decimal_without_precision_loads_every_digit(conn, tables):
     load(conn, spec, [SourceFile("d.csv", [batch])])
     assert select(conn, spec, "x::text") == [(digits,), ("1000",)]
     assert pg_types(conn, spec)["x"] == "numeric"
+
+
+def test_nested_parquet_into_a_string_field_is_its_json_text(conn, tables):
+    # Such columns were rejected row by row ("is not text").
+    who = pa.array([{"name": "Ann", "raw": b"\x00"}, None],
+                   pa.struct([("name", pa.string()), ("raw", pa.binary())]))  # fmt: skip
+    data = parquet(pa.table({"id": pa.array([1, 2], pa.int64()), "who": who}))
+    spec = tables([FieldSpec("id", "id", "integer"), FieldSpec("who", "who", "string")], ["id"])
+    result = load(conn, spec, [source(data, "n.parquet")])
+    assert result.rejected == 0
+    assert select(conn, spec, "who") == [('{"name":"Ann","raw":"AA=="}',), (None,)]
