@@ -183,6 +183,10 @@ SOURCES_MAX_JSON_DEPTH = int(env("SOURCES_MAX_JSON_DEPTH", "64") or 64)
 SOURCES_MAX_QUOTED_VALUE_BYTES = int(
     env("SOURCES_MAX_QUOTED_VALUE_BYTES", str(1024 * 1024)) or 1024 * 1024
 )
+# Avro: the largest block (compressed or not) a file may hold, and how deeply its schema may
+# nest records, arrays and maps. A corrupt block size or a hostile schema is refused, not read.
+SOURCES_AVRO_MAX_BLOCK_BYTES = int(env("SOURCES_AVRO_MAX_BLOCK_BYTES", "268435456") or 268435456)
+SOURCES_AVRO_MAX_NESTING = int(env("SOURCES_AVRO_MAX_NESTING", "32") or 32)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # The S3 endpoint the demo credential points at (the embedded moto server, MinIO, ...).

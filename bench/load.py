@@ -119,7 +119,7 @@ def avro_bytes(table: pa.Table) -> bytes:
     """A snappy Avro container of ``table`` with Heap's pageviews schema."""
     import polars as pl
 
-    from feeds.readers.avro_fast import _header
+    from feeds.readers.avro_blocks import AvroBlocks
 
     df = pl.from_arrow(table).with_columns(
         pl.col("time").dt.epoch("ms"), pl.col("session_time").dt.epoch("ms")
@@ -130,14 +130,14 @@ def avro_bytes(table: pa.Table) -> bytes:
     buf = io.BytesIO()
     df.write_avro(buf, compression="snappy", name="Pageviews")
     data = buf.getvalue()
-    stream = io.BytesIO(data[4:])
-    raw, meta, sync = _header(stream)
+    header_read = AvroBlocks(io.BytesIO(data), "bench.avro").header
+    meta, sync = dict(header_read.metadata), header_read.sync
     meta["avro.schema"] = json.dumps(heap_schema()).encode()
     header = bytearray(b"Obj\x01" + _long(len(meta)))
     for key, value in meta.items():
         header += _long(len(key)) + key.encode() + _long(len(value)) + value
     header += _long(0) + sync
-    return bytes(header) + data[4 + len(raw) :]
+    return bytes(header) + data[header_read.size :]
 
 
 def upload(s3, prefix: str, parts: list[pa.Table]) -> int:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from feeds.loading import spec
+from feeds.readers.canonical_json import is_nested
 from feeds.readers.json_reader import NESTED_METADATA
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -41,6 +42,7 @@ MONEY_SCALE = 4  # up to 4 decimals: money-like, an exact decimal even with few 
 MIN_PRECISION = 18
 MAX_PRECISION = spec.MAX_DECIMAL_PRECISION
 
+# "02134" is a code (a ZIP, an account number), not a number: a leading zero keeps it text.
 _INT = re.compile(r"^[-+]?(0|[1-9]\d*)$")
 _DECIMAL = re.compile(r"^[-+]?(0|[1-9]\d*)?\.(\d+)$")
 _EXPONENT = re.compile(r"^[-+]?((0|[1-9]\d*)(\.\d*)?|\.\d+)[eE][-+]?\d+$")
@@ -68,9 +70,19 @@ def json_type_name() -> str:
 
 
 def type_from_arrow(t: pa.DataType) -> str | None:
-    """The feed type for an Arrow type; None for text (decide from the values)."""
+    """The feed type for an Arrow type; None for text (decide from the values).
+
+    Exact by construction: a 64-bit integer is an integer (never a float), an unsigned 64-bit
+    one a decimal (it may exceed bigint), a timestamp without zone a timestamp (not a
+    datetime), bytes are bytes, nested values (structs, lists, maps, arrow.json) JSON."""
+    if isinstance(t, pa.BaseExtensionType):
+        return "json" if t.extension_name == "arrow.json" else type_from_arrow(t.storage_type)
+    if pa.types.is_dictionary(t):
+        return type_from_arrow(t.value_type)
     if pa.types.is_boolean(t):
         return "boolean"
+    if pa.types.is_uint64(t):
+        return "decimal"
     if pa.types.is_integer(t):
         return "integer"
     if pa.types.is_floating(t):
@@ -78,12 +90,38 @@ def type_from_arrow(t: pa.DataType) -> str | None:
     if pa.types.is_decimal(t):
         return "decimal"
     if pa.types.is_timestamp(t):
-        return "datetime"
+        return "datetime" if t.tz else "timestamp"
     if pa.types.is_date(t):
         return "date"
+    if pa.types.is_time(t):
+        return "time"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return "bytes"
+    if is_nested(t):
+        return "json"
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
         return None
-    return "string"  # binaries, nested values, times: kept as text
+    return "string"  # durations, intervals, unions: kept as text
+
+
+def type_from_arrow_name(name: str) -> str | None:
+    """type_from_arrow for an Arrow type as the review page records it (str(type))."""
+    if name.startswith("extension<arrow.json"):
+        return "json"
+    if name.startswith(("struct<", "list<", "large_list<", "fixed_size_list<", "map<")):
+        return "json"
+    if name.startswith("timestamp"):
+        return "datetime" if "tz=" in name else "timestamp"
+    if name.startswith("decimal"):
+        return "decimal"
+    if name.startswith(("time32", "time64")):
+        return "time"
+    if name.startswith("fixed_size_binary"):
+        return "bytes"
+    try:
+        return type_from_arrow(pa.type_for_alias(name))
+    except ValueError:
+        return "string"
 
 
 def _digits(v: str) -> str:
@@ -150,18 +188,23 @@ def _valid_date(v: str) -> bool:
     return True
 
 
-def is_nested(field: pa.Field) -> bool:
+def is_nested_column(field: pa.Field) -> bool:
+    """A text column whose every value is nested JSON (marked by the JSON reader)."""
     return bool(field.metadata) and field.metadata.get(NESTED_METADATA) == b"true"
 
 
 def infer_field(column: pa.DataType | pa.Field, values: Iterable[str | None]) -> Inferred:
     """(type, precision, scale) for a sample column (Arrow type or field) with ``values``."""
     if isinstance(column, pa.Field):
-        if is_nested(column):
+        if is_nested_column(column):
             return json_type_name(), None, None
         column = column.type
+    if pa.types.is_dictionary(column):
+        column = column.value_type
     by_arrow = type_from_arrow(column)
     if by_arrow == "decimal":
+        if pa.types.is_uint64(column):
+            return "decimal", 20, 0  # every uint64 fits numeric(20,0)
         return "decimal", column.precision, column.scale  # type: ignore[attr-defined]
     if by_arrow is not None:
         return by_arrow, None, None

@@ -65,12 +65,16 @@ class Feed(models.Model):
 class FeedField(models.Model):
     class Type(models.TextChoices):
         BOOLEAN = "boolean", "Boolean"
+        BYTES = "bytes", "Bytes"
         DATE = "date", "Date"
         DATETIME = "datetime", "Datetime"
         DECIMAL = "decimal", "Decimal"
         FLOAT = "float", "Float"
         INTEGER = "integer", "Integer"
+        JSON = "json", "JSON"
         STRING = "string", "String"
+        TIME = "time", "Time"
+        TIMESTAMP = "timestamp", "Timestamp (no zone)"
 
     feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="fields")
     position = models.PositiveIntegerField(default=0)

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from couriers.s3 import RangedFile, list_prefix
 from feeds.inference import infer_field
+from feeds.readers import ReaderError
 from feeds.readers.avro_reader import arrow_schema
 
 from .manifests import Manifest, ManifestError, manifests_list, normalize_prefix
@@ -36,6 +37,8 @@ class HeapColumn:
     name: str
     type: str  # a feed field type
     avro_type: str  # as shown to the user
+    precision: int | None = None  # decimals: the Avro schema's precision and scale
+    scale: int | None = None
 
 
 @dataclass
@@ -98,7 +101,10 @@ def inspect_avro(client, bucket: str, key: str, size: int) -> tuple[list[HeapCol
         raise DiscoveryError(
             f"{key}: cannot read it as Avro ({type(exc).__name__}: {exc})"
         ) from None
-    arrow, _ = arrow_schema(schema)
+    try:
+        arrow, _ = arrow_schema(schema, key)
+    except ReaderError as exc:  # a recursive or too deeply nested schema
+        raise DiscoveryError(str(exc)) from None
     avro_types = (
         {f["name"]: f["type"] for f in schema.get("fields", [])} if isinstance(schema, dict) else {}
     )
@@ -106,8 +112,11 @@ def inspect_avro(client, bucket: str, key: str, size: int) -> tuple[list[HeapCol
     for column in arrow:
         values = [r.get(column.name) for r in sample]
         texts = [v if isinstance(v, str) or v is None else str(v) for v in values]
-        ftype, _, _ = infer_field(column.type, texts if pa.types.is_string(column.type) else [])
-        columns.append(HeapColumn(column.name, ftype, _avro_type_text(avro_types.get(column.name))))
+        ftype, precision, scale = infer_field(
+            column.type, texts if pa.types.is_string(column.type) else []
+        )
+        avro_type = _avro_type_text(avro_types.get(column.name))
+        columns.append(HeapColumn(column.name, ftype, avro_type, precision, scale))
     return columns, rows / position
 
 

@@ -43,6 +43,8 @@ def field_rows(table: HeapTable, columns: list[HeapColumn] | None = None) -> lis
             "incoming": c.name,
             "name": c.name,
             "type": c.type,
+            "precision": c.precision,
+            "scale": c.scale,
             "semantic_tag": suggested_tag(table.name, c.name, table.key),
             "required": c.name == table.key,
         }

@@ -9,13 +9,17 @@ the same way whatever batch it sits in.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from feeds.readers.canonical_json import arrow_values, is_nested, to_json
 
 from .spec import FieldSpec
 
@@ -44,6 +48,9 @@ FORMATS = {  # RE2 patterns: a value not matching can never convert
     "decimal": rf"^{_NUMBER}(?:[eE][+-]?\d{{1,3}})?$",
     "date": rf"^{_DATE}(?:{_TIME}{_ZONE}?)?$",
     "datetime": rf"^{_DATE}(?:{_TIME}{_ZONE}?)?$",
+    "timestamp": rf"^{_DATE}(?:{_TIME}{_ZONE}?)?$",
+    "time": r"^\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?$",
+    "bytes": r"^(?:\\x|0x)?(?:[0-9a-fA-F]{2})*$",
 }
 ZONE_SUFFIX = rf"\d{_ZONE}$"  # a time followed by a zone; "2024-01-02" alone has none
 NON_FINITE = r"^[+-]?(?i:nan|inf|infinity)$"  # only a float field stores these
@@ -51,6 +58,10 @@ ZERO = r"^[+-]?(?:0+\.?0*|\.0+)(?:[eE][+-]?\d+)?$"  # text whose value really is
 
 REASONS = {
     "boolean": "is not a boolean (true/false, yes/no, 1/0)",
+    "bytes": "is not bytes (in a text file: hex digits, e.g. \\x00ff)",
+    "json": "is not JSON",
+    "time": "is not a time of day (hh:mm:ss)",
+    "timestamp": "is not a timestamp (YYYY-MM-DD hh:mm:ss)",
     "date": "is not a date (YYYY-MM-DD)",
     "datetime": "is not a datetime (YYYY-MM-DD hh:mm:ss, optional zone)",
     "float": "is not a number",
@@ -60,6 +71,13 @@ REASONS = {
 MISSING_REQUIRED = "required value is missing"
 MISSING_KEY = "primary key value is missing"
 NUL_IN_TEXT = "contains a NUL character, which Postgres cannot store"
+NUL_IN_JSON = "contains a NUL character (\\u0000), which Postgres cannot store in JSON"
+SUB_MICROSECOND = "has nanoseconds, which Postgres cannot store (it keeps microseconds)"
+NOT_EXACT_FLOAT = "cannot be stored exactly as a float (beyond 2^53)"
+# An odd number of backslashes before u0000: a NUL escape, not an escaped backslash + "u0000".
+_JSON_NUL = r"(?:^|[^\\])(?:\\\\)*\\u0000"
+# Postgres numeric (and so jsonb numbers) holds 131072 digits before the point, 16383 after.
+_MAX_JSON_EXPONENT, _MIN_JSON_EXPONENT = 131_071, -16_383
 OUT_OF_RANGE = "is out of range (years 0001-9999)"
 FLOAT_OUT_OF_RANGE = "is out of range for a float (double precision): it would be stored as {}"
 NOT_FINITE = "is not a finite number: NaN and Infinity can only be loaded into a float field"
@@ -72,6 +90,37 @@ def reason_for(f: FieldSpec) -> str:
             return "is not a decimal number"
         return f"does not fit decimal({f.precision},{f.scale or 0})"
     return REASONS[f.type]
+
+
+def typed_reason(f: FieldSpec, incoming: pa.DataType) -> str:
+    """Why a typed (Avro/Parquet) value does not convert, where the plain reason would mislead."""
+    unit = getattr(incoming, "unit", None)
+    if unit == "ns" and f.type in ("datetime", "timestamp", "time"):
+        return SUB_MICROSECOND
+    if f.type == "float" and pa.types.is_integer(incoming):
+        return NOT_EXACT_FLOAT
+    return reason_for(f)
+
+
+def _json_number(text: str) -> Decimal:
+    number = Decimal(text)
+    if number and not _MIN_JSON_EXPONENT <= number.adjusted() <= _MAX_JSON_EXPONENT:
+        raise ValueError("a number out of Postgres' range")
+    return number
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_text(text: str) -> str:
+    """Valid JSON text, re-written canonically; ValueError if it is not JSON Postgres takes."""
+    value = json.loads(
+        text, parse_float=_json_number, parse_int=_json_number, parse_constant=_no_constant
+    )
+    out = to_json(value)
+    out.encode("utf-8")  # a lone surrogate escape ("\ud800") is refused here
+    return out
 
 
 def is_text(t: pa.DataType) -> bool:
@@ -115,6 +164,34 @@ def _date_from_text(s: pa.Array) -> pa.Array:
         raise pa.ArrowInvalid("not a date")
     _datetime_from_text(pc.if_else(longer, s, pa.scalar(None, s.type)))  # validates the time part
     return pc.cast(pc.utf8_slice_codeunits(s, 0, 10), pa.date32())
+
+
+def _timestamp_from_text(s: pa.Array) -> pa.Array:
+    """A timestamp without zone: as written; a value with a zone is taken at its UTC time."""
+    return pc.cast(_datetime_from_text(s), TS_NAIVE)
+
+
+def _time_from_text(s: pa.Array) -> pa.Array:
+    """hh:mm[:ss[.ffffff]] (Arrow cannot cast text to a time: parse it on a fixed day)."""
+    on_day = pc.binary_join_element_wise(pa.scalar("1970-01-01T"), s, "")
+    return pc.cast(pc.cast(on_day, TS_NAIVE), pa.time64("us"))
+
+
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
+
+
+def _bytes_from_hex(s: pa.Array) -> pa.Array:
+    """Hex digits, optionally after "\\x" (Postgres' form) or "0x"."""
+    out = []
+    for value in s.to_pylist():
+        if value is None:
+            out.append(None)
+            continue
+        digits = value[2:] if value[:2] in ("\\x", "0x") else value
+        if not _HEX.fullmatch(digits):
+            raise pa.ArrowInvalid("not hex")
+        out.append(bytes.fromhex(digits))
+    return pa.array(out, pa.binary())
 
 
 def _cast_to(target: pa.DataType) -> Converter:
@@ -161,6 +238,15 @@ class ColumnPlan:
     def _convert_values(self, arr: pa.Array, bad: dict[int, str]) -> pa.Array:
         ftype = self.field.type
         reason = reason_for(self.field)
+        if isinstance(arr.type, pa.BaseExtensionType):  # arrow.json: canonical JSON text
+            arr = arr.storage
+        if ftype == "json":
+            return self._to_json(arr, bad)
+        if is_nested(arr.type):
+            if ftype == "string":  # kept as its JSON text
+                return self._to_json(arr, bad)
+            self._reject_where(pc.is_valid(arr), reason, bad)
+            return pa.nulls(len(arr), self.target)
         text = is_text(arr.type)
         if ftype == "string":
             out = arr if text else _bisect(arr, _cast_to(pa.string()), pa.string(), bad, reason)
@@ -169,12 +255,53 @@ class ColumnPlan:
                 for i in np.flatnonzero(has_nul.to_numpy(zero_copy_only=False)):
                     bad.setdefault(int(i), NUL_IN_TEXT)
             return out
+        if ftype == "bytes" and not text:
+            if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type) or \
+                    pa.types.is_fixed_size_binary(arr.type):  # fmt: skip
+                return pc.cast(arr, pa.binary())
+            self._reject_where(pc.is_valid(arr), reason, bad)
+            return pa.nulls(len(arr), self.target)
         if not text:  # typed input (Avro/Parquet): a plain cast, bisected on failure
-            if ftype == "decimal" and self.field.precision is None:
+            if ftype == "decimal" and (
+                self.field.precision is None or pa.types.is_floating(arr.type)
+            ):
+                # By the value's text: a float's shortest form must fit the scale (2.5 never
+                # rounds into decimal(p,0)), NaN and infinities are rejected.
                 arr = _bisect(arr, _cast_to(pa.string()), pa.string(), bad, reason)
                 return self._text_to_target(blank_to_null(arr), bad, reason)
-            return _bisect(arr, _cast_to(self.target), self.target, bad, reason)
+            strict = pc.CastOptions(self.target)
+            return _bisect(arr, lambda a: pc.cast(a, options=strict), self.target, bad,
+                           typed_reason(self.field, arr.type))  # fmt: skip
         return self._text_to_target(blank_to_null(arr), bad, reason)
+
+    def _to_json(self, arr: pa.Array, bad: dict[int, str]) -> pa.Array:
+        """JSON text per value: text input validated and re-written canonically, any other
+        value (nested or scalar) written as JSON (canonical_json.py)."""
+        reason = reason_for(self.field)
+        out: list[str | None] = []
+        if is_text(arr.type):
+            for i, value in enumerate(arr.to_pylist()):
+                if value is None or not value.strip():
+                    out.append(None)
+                    continue
+                try:
+                    out.append(json_text(value))
+                except (ValueError, RecursionError):
+                    bad.setdefault(i, reason)
+                    out.append(None)
+        else:
+            for i, value in enumerate(arrow_values(arr)):
+                try:
+                    out.append(None if value is None else to_json(value))
+                except (TypeError, ValueError):
+                    bad.setdefault(i, reason)
+                    out.append(None)
+        result = pa.array(out, pa.string())
+        has_nul = pc.fill_null(pc.match_substring_regex(result, _JSON_NUL), FALSE)
+        if pc.any(has_nul).as_py():
+            self._reject_where(has_nul, NUL_IN_JSON, bad)
+            result = pc.if_else(has_nul, pa.scalar(None, pa.string()), result)
+        return result
 
     def _text_to_target(self, s: pa.Array, bad: dict[int, str], reason: str) -> pa.Array:
         out = self._parse_text(s, bad, reason)
@@ -222,8 +349,14 @@ class ColumnPlan:
             return s
         if ftype == "datetime":
             conv: Converter = _datetime_from_text
+        elif ftype == "timestamp":
+            conv = _timestamp_from_text
         elif ftype == "date":
             conv = _date_from_text
+        elif ftype == "time":
+            conv = _time_from_text
+        elif ftype == "bytes":
+            conv = _bytes_from_hex
         else:
             conv = _cast_to(self.target)
         try:
@@ -243,9 +376,9 @@ class ColumnPlan:
             bad.setdefault(int(i), reason)
 
     def _check_range(self, out: pa.Array, bad: dict[int, str]) -> None:
-        if self.field.type not in ("date", "datetime"):
+        if self.field.type not in ("date", "datetime", "timestamp"):
             return
-        days = pc.cast(out, pa.date32()) if self.field.type == "datetime" else out
+        days = pc.cast(out, pa.date32()) if self.field.type != "date" else out
         bounds = pc.min_max(days)
         low, high = bounds["min"].as_py(), bounds["max"].as_py()
         if low is None or (

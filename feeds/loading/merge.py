@@ -292,7 +292,7 @@ class _Reader:
 
     def arrow_fields(self) -> list[pa.Field]:
         fields = [pa.field(SEQ, pa.int64())]
-        fields += [pa.field(f"c{p.index}", p.target) for p in self.plans]
+        fields += [p.field.arrow_field(f"c{p.index}") for p in self.plans]
         if self.generated:
             fields.append(pa.field(FD, pa.date32()))
         return fields

@@ -8,7 +8,24 @@ from datetime import date
 
 import pyarrow as pa
 
-FIELD_TYPES = ("boolean", "date", "datetime", "decimal", "float", "integer", "string")
+FIELD_TYPES = (
+    "boolean",
+    "bytes",
+    "date",
+    "datetime",
+    "decimal",
+    "float",
+    "integer",
+    "json",
+    "string",
+    "time",
+    "timestamp",
+)
+# Types a primary key cannot use: "_pk" is text, and bytes or JSON make poor, ambiguous keys.
+NOT_KEY_TYPES = frozenset({"bytes", "json"})
+LAST_UPDATED_TYPES = ("datetime", "timestamp", "integer")
+# Arrow field metadata marking a text column bound for a jsonb or numeric column (encode.py).
+PG_TYPE_KEY = b"pg_type"
 
 # Columns every domain table carries besides the feed's fields.
 PK_COLUMN = "_pk"
@@ -59,23 +76,41 @@ class FieldSpec:
             return pa.decimal256(self.precision, self.scale or 0)
         return ARROW_TYPES[self.type]
 
+    def arrow_field(self, name: str) -> pa.Field:
+        """The COPY column of this field: its Arrow type, marked when it is text bound for
+        another Postgres type (jsonb; numeric without precision), which encode.py must know."""
+        metadata = None
+        if self.type == "json":
+            metadata = {PG_TYPE_KEY: b"jsonb"}
+        elif self.type == "decimal" and self.precision is None:
+            metadata = {PG_TYPE_KEY: b"numeric"}
+        return pa.field(name, self.arrow_type(), metadata=metadata)
+
 
 PG_TYPES = {
     "boolean": "boolean",
+    "bytes": "bytea",
     "date": "date",
     "datetime": "timestamp with time zone",
     "float": "double precision",
     "integer": "bigint",
+    "json": "jsonb",
     "string": "text",
+    "time": "time without time zone",
+    "timestamp": "timestamp without time zone",
 }
 
 ARROW_TYPES = {
     "boolean": pa.bool_(),
+    "bytes": pa.binary(),
     "date": pa.date32(),
     "datetime": pa.timestamp("us", tz="UTC"),
     "float": pa.float64(),
     "integer": pa.int64(),
+    "json": pa.string(),  # JSON text; Postgres stores it as jsonb
     "string": pa.string(),
+    "time": pa.time64("us"),
+    "timestamp": pa.timestamp("us"),
 }
 
 
@@ -136,12 +171,17 @@ class TableSpec:
         if len(set(self.primary_key)) != len(self.primary_key):
             raise SpecError(f"{self.table}: a field appears twice in the primary key")
         for name in self.primary_key:
-            self.field(name)
+            if self.field(name).type in NOT_KEY_TYPES:
+                raise SpecError(
+                    f"{self.table}: field {name!r} is {self.field(name).type}, which cannot be "
+                    "part of the primary key; choose another key field"
+                )
         if self.last_updated is not None:
             lu = self.field(self.last_updated)
-            if lu.type not in ("datetime", "integer"):
+            if lu.type not in LAST_UPDATED_TYPES:
                 raise SpecError(
-                    f"{self.table}: the last updated field {lu.name!r} must be a datetime or an integer"
+                    f"{self.table}: the last updated field {lu.name!r} must be a datetime, a "
+                    "timestamp or an integer"
                 )
         if not 0 <= self.error_threshold <= 100:
             raise SpecError(f"{self.table}: the error threshold must be 0-100 %")

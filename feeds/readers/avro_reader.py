@@ -1,26 +1,37 @@
-"""Avro object-container files (codecs null, deflate, snappy) via fastavro.
+"""Avro object-container files (codecs null, deflate, snappy, bzip2, xz) via fastavro.
 
-fastavro decodes records (in C); each batch of dicts becomes one RecordBatch with the declared
-schema, so 64-bit longs stay int64 and timestamp logical types become timestamp[us, UTC].
-Nested records, arrays, maps and multi-type unions are rendered as compact JSON text.
+The container is walked and checked block by block first (avro_blocks.py: magic, sync markers,
+snappy CRC32s); fastavro decodes the checked, uncompressed blocks (in C). Each batch of dicts
+becomes one RecordBatch with the declared schema, so 64-bit longs stay int64, timestamp logical
+types become timestamp[us, UTC], local-timestamp ones timestamp[us] (no zone), times time32/64,
+bytes binary and decimals decimal128/256 with the file's precision and scale. Nested records,
+arrays and maps become canonical JSON text (canonical_json.py) typed arrow.json; multi-type
+unions become JSON text typed string. A recursive schema, or one nested deeper than the
+SOURCES_AVRO_MAX_NESTING setting, is refused naming the field path.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 import fastavro
 import pyarrow as pa
 
+from .avro_blocks import MAGIC, AvroBlocks, DecodedStream, check_magic
 from .base import Reader
+from .canonical_json import to_json
 from .errors import ReaderError
+from .limits import reader_limit
 from .settings import FileSettings
-from .streams import CountingStream, PrefixedStream, read_exactly
 
-MAGIC = b"Obj\x01"
+__all__ = ["MAGIC", "arrow_schema", "check_magic", "open_avro", "open_avro_blocks"]
+
 Fixup = Callable[[Any], Any]
+MAX_NESTING_SETTING = "SOURCES_AVRO_MAX_NESTING"
+DEFAULT_MAX_NESTING = 32
+JSON = pa.json_()
+MAX_DECIMAL_PRECISION = 76  # what Arrow's decimal256 holds; more digits are kept as exact text
 
 _PRIMITIVES: dict[str, pa.DataType] = {
     "null": pa.null(),
@@ -44,121 +55,161 @@ _LOGICAL: dict[str, pa.DataType] = {
 
 
 def _json_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
+    """A multi-type union's value: text as is, anything else as canonical JSON."""
+    if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+    return to_json(value)
+
+
+def _json_value(value: Any) -> str | None:
+    return None if value is None else to_json(value)
 
 
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+class _SchemaError(Exception):
+    pass
+
+
 class _SchemaMapper:
     """Avro writer schema -> (arrow type, nullable, fixup for values arrow can't take as is)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_nesting: int) -> None:
         self.named: dict[str, Any] = {}
+        self.open: list[str] = []  # names of the records being mapped (to find recursion)
+        self.max_nesting = max_nesting
 
-    def field(self, avro: Any) -> tuple[pa.DataType, bool, Fixup | None]:
+    def register(self, avro: dict[str, Any], namespace: str = "") -> list[str]:
+        name = str(avro["name"])
+        space = avro.get("namespace", namespace) or ""
+        names = [name] if "." in name or not space else [name, f"{space}.{name}"]
+        for n in names:
+            self.named[n] = avro
+        return names
+
+    def field(self, avro: Any, path: str, depth: int) -> tuple[pa.DataType, bool, Fixup | None]:
         if isinstance(avro, list):
             branches = [b for b in avro if b != "null"]
             nullable = len(branches) < len(avro)
             if len(branches) == 1:
-                arrow_type, _, fixup = self.field(branches[0])
+                arrow_type, _, fixup = self.field(branches[0], path, depth)
                 return arrow_type, nullable, fixup
             for b in branches:  # register named types declared inside the union
-                self.field(b)
+                self.field(b, path, depth)
             return pa.string(), True, _json_text
         if isinstance(avro, str):
             if avro in _PRIMITIVES:
                 return _PRIMITIVES[avro], avro == "null", None
+            if avro in self.open:
+                raise _SchemaError(
+                    f"recursive Avro schema: record {avro} refers to itself at field path "
+                    f"{path} (records that contain themselves cannot be loaded)"
+                )
             if avro in self.named:
-                return self.field(self.named[avro])
-            return pa.string(), True, _json_text
+                return self.field(self.named[avro], path, depth)
+            raise _SchemaError(f"unknown Avro type {avro!r} at field path {path}")
+        if not isinstance(avro, dict):
+            raise _SchemaError(f"unreadable Avro type at field path {path}")
         kind = avro.get("type")
-        if "name" in avro and kind in ("record", "enum", "fixed"):
-            self.named[avro["name"]] = avro
-            if avro.get("namespace"):
-                self.named[f"{avro['namespace']}.{avro['name']}"] = avro
         logical = avro.get("logicalType")
-        if logical in _LOGICAL:
+        if logical in _LOGICAL and kind in ("int", "long"):
             return _LOGICAL[logical], False, None
-        if logical == "decimal":
-            precision, scale = int(avro.get("precision", 38)), int(avro.get("scale", 0))
-            factory = pa.decimal128 if precision <= 38 else pa.decimal256
-            return factory(precision, scale), False, None
-        if logical == "uuid":
+        if logical == "decimal" and kind in ("bytes", "fixed"):
+            precision, scale = int(avro.get("precision", 0)), int(avro.get("scale", 0))
+            if kind == "fixed":
+                self.register(avro)
+            if 1 <= precision <= MAX_DECIMAL_PRECISION and 0 <= scale <= precision:
+                factory = pa.decimal128 if precision <= 38 else pa.decimal256
+                return factory(precision, scale), False, None
+            return pa.string(), False, _str_or_none  # exact digits as text
+        if logical == "uuid" and kind in ("string", "fixed"):
             return pa.string(), False, _str_or_none
+        if kind in ("record", "enum", "fixed") and "name" in avro:
+            names = self.register(avro)
+        else:
+            names = []
         if kind == "enum":
             return pa.string(), False, None
         if kind == "fixed":
             return pa.binary(int(avro["size"])), False, None
         if kind in ("record", "array", "map"):
-            for sub in _children(avro):
-                self.field(sub)
-            return pa.string(), False, _json_text
+            if depth + 1 > self.max_nesting:
+                raise _SchemaError(
+                    f"the Avro schema nests records, arrays and maps more than "
+                    f"{self.max_nesting} levels deep at field path {path} "
+                    f"(setting {MAX_NESTING_SETTING})"
+                )
+            self.open += names
+            try:
+                for sub_path, sub in _children(avro, path):
+                    self.field(sub, sub_path, depth + 1)
+            finally:
+                del self.open[len(self.open) - len(names) :]
+            return JSON, False, _json_value
         if isinstance(kind, str | list | dict):
-            return self.field(kind)
-        return pa.string(), True, _json_text
+            return self.field(kind, path, depth)
+        raise _SchemaError(f"unreadable Avro type at field path {path}")
 
 
-def _children(avro: dict[str, Any]) -> list[Any]:
+def _children(avro: dict[str, Any], path: str) -> list[tuple[str, Any]]:
     if avro["type"] == "record":
-        return [f["type"] for f in avro.get("fields", [])]
-    return [avro.get("items") if avro["type"] == "array" else avro.get("values")]
+        return [(f"{path}.{f['name']}", f["type"]) for f in avro.get("fields", [])]
+    return [(path, avro.get("items") if avro["type"] == "array" else avro.get("values"))]
 
 
-def arrow_schema(writer_schema: Any) -> tuple[pa.Schema, dict[str, Fixup]]:
-    """The arrow schema for an Avro writer schema, plus per-column value fixups."""
-    mapper = _SchemaMapper()
-    if isinstance(writer_schema, dict) and writer_schema.get("type") == "record":
-        mapper.named[writer_schema.get("name", "")] = writer_schema
-        avro_fields = [(f["name"], f["type"]) for f in writer_schema.get("fields", [])]
-    else:  # a file of bare values: one column
-        avro_fields = [("value", writer_schema)]
+def arrow_schema(writer_schema: Any, name: str = "") -> tuple[pa.Schema, dict[str, Fixup]]:
+    """The arrow schema for an Avro writer schema, plus per-column value fixups.
+
+    Raises ReaderError (position "schema") for a recursive, too deeply nested or unreadable
+    schema."""
+    mapper = _SchemaMapper(reader_limit(MAX_NESTING_SETTING, DEFAULT_MAX_NESTING))
     arrow_fields, fixups = [], {}
-    for name, avro_type in avro_fields:
-        arrow_type, nullable, fixup = mapper.field(avro_type)
-        arrow_fields.append(pa.field(name, arrow_type, nullable=nullable))
-        if fixup is not None:
-            fixups[name] = fixup
-    return pa.schema(arrow_fields), fixups
-
-
-def check_magic(head: bytes, name: str) -> None:
-    if head != MAGIC:
-        hint = ""
-        if head[:2] == b"\x1f\x8b":
-            hint = " (it starts like gzip data: set compression to gzip)"
-        elif head == b"PAR1":
-            hint = " (it looks like Parquet)"
+    try:
+        if isinstance(writer_schema, dict) and writer_schema.get("type") == "record":
+            mapper.open += mapper.register(writer_schema) if "name" in writer_schema else []
+            avro_fields = [(f["name"], f["type"]) for f in writer_schema.get("fields", [])]
+        else:  # a file of bare values: one column
+            avro_fields = [("value", writer_schema)]
+        for field_name, avro_type in avro_fields:
+            arrow_type, nullable, fixup = mapper.field(avro_type, str(field_name), 0)
+            arrow_fields.append(pa.field(field_name, arrow_type, nullable=nullable))
+            if fixup is not None:
+                fixups[field_name] = fixup
+        return pa.schema(arrow_fields), fixups
+    except _SchemaError as e:
+        raise ReaderError.at(name, "schema", str(e)) from None
+    except RecursionError:
         raise ReaderError.at(
-            name,
-            "byte 0",
-            f'not an Avro file (no "Obj" header){hint} — is the content type right?',
-        )
+            name, "schema", "the Avro schema is nested too deeply to read"
+        ) from None
+    except (KeyError, TypeError, ValueError, pa.ArrowException) as e:
+        raise ReaderError.at(
+            name, "schema", f"the Avro schema is invalid ({type(e).__name__}: {e})"
+        ) from None
 
 
 def open_avro(stream: BinaryIO, name: str, settings: FileSettings, *, batch_rows: int) -> Reader:
-    counter = CountingStream(stream)
-    head = read_exactly(counter, 4)  # type: ignore[arg-type]
-    check_magic(head, name)
-    source = PrefixedStream(head, counter)  # type: ignore[arg-type]
+    return open_avro_blocks(AvroBlocks(stream, name), batch_rows=batch_rows)
+
+
+def open_avro_blocks(container: AvroBlocks, *, batch_rows: int) -> Reader:
+    """A reader of a container whose header was read (and no block yet)."""
+    name = container.name
+    writer_schema = container.header.schema(name)
+    schema, fixups = arrow_schema(writer_schema, name)
+    decoded = DecodedStream(container)
     try:
-        avro_reader = fastavro.reader(source)
+        avro_reader = fastavro.reader(decoded)
     except ReaderError:
         raise
     except Exception as e:
         raise ReaderError.at(
-            name, f"byte {counter.count}", f"cannot read the Avro header ({type(e).__name__}: {e})"
+            name, "header", f"cannot read the Avro header ({type(e).__name__}: {e})"
         ) from e
-    schema, fixups = arrow_schema(avro_reader.writer_schema)
-    is_record = (
-        isinstance(avro_reader.writer_schema, dict) and "fields" in avro_reader.writer_schema
-    )
-    codec = avro_reader.metadata.get("avro.codec", "null")
+    is_record = isinstance(writer_schema, dict) and "fields" in writer_schema
+    codec = container.header.codec
 
     def batches() -> Iterator[pa.RecordBatch]:
         rows: list[Any] = []
@@ -174,8 +225,8 @@ def open_avro(stream: BinaryIO, name: str, settings: FileSettings, *, batch_rows
             except Exception as e:
                 raise ReaderError.at(
                     name,
-                    f"record {number + 1} (byte {counter.count})",
-                    f"corrupt or truncated Avro data block, codec {codec} "
+                    f"record {number + 1}, {decoded.where(number + 1)}",
+                    f"cannot decode the record: corrupt Avro data, codec {codec} "
                     f"({type(e).__name__}: {e})",
                 ) from e
             number += 1

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pyarrow as pa
-
-from feeds.inference import type_from_arrow
+from feeds.inference import type_from_arrow_name
 from feeds.loader import FIELD_TYPES
 from feeds.models import Feed
 
@@ -21,10 +19,14 @@ _LOADS_FROM = {
     "string": set(FIELD_TYPES),
     "float": {"integer", "decimal", "string"},
     "decimal": {"integer", "float", "string"},
-    "datetime": {"date", "string"},
+    "datetime": {"date", "timestamp", "string"},
+    "timestamp": {"date", "datetime", "string"},
     "date": {"string"},
+    "time": {"string"},
     "integer": {"string"},
     "boolean": {"string"},
+    "bytes": {"string"},
+    "json": set(FIELD_TYPES),
 }
 
 
@@ -55,15 +57,7 @@ def _feed_type(t: str) -> str:
     """A file column type as a feed type: feed types pass through, Arrow names are mapped."""
     if t in FIELD_TYPES:
         return t
-    try:
-        arrow = pa.type_for_alias(t)
-    except ValueError:
-        arrow = None
-        if t.startswith("timestamp"):
-            return "datetime"
-        if t.startswith("decimal"):
-            return "decimal"
-    return (type_from_arrow(arrow) if arrow is not None else None) or "string"
+    return type_from_arrow_name(t) or "string"
 
 
 def feed_compare(*, feed: Feed, columns: list[tuple[str, str]]) -> FeedDiff:

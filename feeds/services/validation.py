@@ -6,6 +6,7 @@ from collections import Counter
 
 from feeds.inference import FIELD_NAME
 from feeds.loader import FIELD_TYPES
+from feeds.loading.spec import LAST_UPDATED_TYPES, NOT_KEY_TYPES
 from feeds.models import Feed, FeedField
 from feeds.tags import TAG_TYPES, tag_problem
 
@@ -66,17 +67,26 @@ def feed_problems(feed: Feed, fields: list[FeedField] | None = None) -> list[Pro
     for name in feed.primary_key:
         if name not in by_name:
             problems.append(Problem(f'The primary key field "{name}" is not a field of this feed.'))
+        elif by_name[name].type in NOT_KEY_TYPES:
+            key = by_name[name]
+            problems.append(
+                Problem(
+                    f'The primary key field "{name}" is {key.get_type_display()}, which cannot be '
+                    "part of a primary key: choose another field.",
+                    key.incoming,
+                )
+            )
     if feed.last_updated_field:
         lu = by_name.get(feed.last_updated_field)
         if lu is None:
             problems.append(
                 Problem(f'The last updated field "{feed.last_updated_field}" is not a field.')
             )
-        elif lu.type not in (FeedField.Type.DATETIME, FeedField.Type.INTEGER):
+        elif lu.type not in LAST_UPDATED_TYPES:
             problems.append(
                 Problem(
-                    f'The last updated field "{lu.name}" must be a Datetime or an Integer '
-                    f"(it is {lu.get_type_display()}).",
+                    f'The last updated field "{lu.name}" must be a Datetime, a Timestamp or an '
+                    f"Integer (it is {lu.get_type_display()}).",
                     lu.incoming,
                 )
             )

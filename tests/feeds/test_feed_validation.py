@@ -88,7 +88,8 @@ def test_custom_tags_with_hyphens_are_fine(feed):
 
 def test_last_updated_field_must_be_datetime_or_integer(feed):
     assert feed_validate(edit(feed, last_updated_field="email")) == [
-        'The last updated field "email" must be a Datetime or an Integer (it is String).'
+        'The last updated field "email" must be a Datetime, a Timestamp or an Integer '
+        "(it is String)."
     ]
     assert feed_validate(edit(feed, last_updated_field="id")) == []
     assert feed_validate(edit(feed, last_updated_field="gone")) == [

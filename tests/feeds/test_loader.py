@@ -131,7 +131,7 @@ def test_spec_errors_are_readable():
     with pytest.raises(SpecError, match="no field named 'b'"):
         spec.validate()
     spec = TableSpec(SCHEMA, "Heap:Users", [FieldSpec("a", "a", "string")], ["a"], "a")
-    with pytest.raises(SpecError, match="datetime or an integer"):
+    with pytest.raises(SpecError, match="a datetime, a timestamp or an integer"):
         spec.validate()
 
 
