@@ -262,6 +262,9 @@ class ColumnPlan:
             self._reject_where(pc.is_valid(arr), reason, bad)
             return pa.nulls(len(arr), self.target)
         if not text:  # typed input (Avro/Parquet): a plain cast, bisected on failure
+            if pa.types.is_floating(arr.type) and ftype in ("integer", "decimal"):
+                finite = pc.fill_null(pc.is_finite(arr), TRUE)
+                self._reject_where(pc.invert(finite), NOT_FINITE, bad)
             if ftype == "decimal" and (
                 self.field.precision is None or pa.types.is_floating(arr.type)
             ):

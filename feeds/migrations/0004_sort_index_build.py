@@ -5,26 +5,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('feeds', '0003_field_types_bytes_json_time_timestamp'),
+        ("feeds", "0003_field_types_bytes_json_time_timestamp"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SortIndexBuild',
+            name="SortIndexBuild",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('column', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('building', 'Building'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('error', models.TextField(blank=True)),
-                ('requested_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('feed', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sort_index_builds', to='feeds.feed')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("column", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("building", "Building"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("requested_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "feed",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sort_index_builds",
+                        to="feeds.feed",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'building'])), fields=('feed', 'column'), name='one_active_sort_index_build')],
+                "ordering": ["-requested_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status__in", ["queued", "building"])),
+                        fields=("feed", "column"),
+                        name="one_active_sort_index_build",
+                    )
+                ],
             },
         ),
     ]

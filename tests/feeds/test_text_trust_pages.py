@@ -207,11 +207,6 @@ def test_inferred_types_load_the_big_numbers_exactly(conn):
         drop_table(conn, made)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="feeds/loading/encode.py sends an unconstrained decimal's text in a binary COPY: "
-    'Postgres fails with "invalid sign in external numeric value" (encode.py owner to fix)',
-)
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("spec", [(FieldSpec("huge", "huge", "decimal"),)], indirect=True)
 def test_integers_beyond_int64_load_exactly_as_numeric(conn, spec):

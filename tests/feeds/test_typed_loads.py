@@ -25,6 +25,7 @@ from feeds.loader import (
     ensure_table,
     load,
 )
+from feeds.loading.convert import NOT_FINITE
 from feeds.readers import FileSettings, open_reader
 from tests.feeds.test_avro_integrity import BIG, FLAT, TYPED, TYPED_ROW, avro
 
@@ -233,10 +234,12 @@ def test_nan_and_infinity_load_as_floats_and_are_rejected_as_integers_or_decimal
         )
         result = load(conn, spec, [SourceFile("f.parquet", [batch])])
         bad = {(r.row, r.field, r.value, r.reason) for r in result.rejects}
-        rejected = [(2, "nan"), (3, "inf"), (5, "-inf")]
+        rejected = {
+            (row, "x", value, NOT_FINITE) for row, value in [(2, "nan"), (3, "inf"), (5, "-inf")]
+        }
         if ftype == "integer" or precision == 10:
-            rejected.append((4, "2.5"))  # never rounded into a whole number
-        assert bad == {(row, "x", value, reason) for row, value in rejected}
+            rejected.add((4, "x", "2.5", reason))  # never rounded into a whole number
+        assert bad == rejected
         stored = select(conn, spec, "id", "x::text")
         assert all(x in ("1", "3", "2.5") for _, x in stored), stored
 
@@ -248,7 +251,7 @@ def test_nan_into_an_integer_refuses_the_load_naming_the_row_and_field(conn, tab
     spec = tables([FieldSpec("id", "id", "integer"), FieldSpec("x", "x", "integer")], ["id"])
     with pytest.raises(LoadRejected) as e:
         load(conn, spec, [SourceFile("f.parquet", [batch])])
-    assert 'First: f.parquet row 2, field x: "nan" is not a 64-bit integer' in str(e.value)
+    assert f'First: f.parquet row 2, field x: "nan" {NOT_FINITE}' in str(e.value)
 
 
 def test_text_values_for_the_new_types(conn, tables):
