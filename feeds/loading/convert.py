@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from feeds.readers.canonical_json import arrow_values, is_nested, to_json
+from feeds.readers.canonical_json import arrow_values, is_nested, to_json, value_text
 
 from .spec import FieldSpec
 
@@ -439,5 +439,5 @@ def shown_value(arr: pa.Array | None, i: int) -> str | None:
     value = arr[i].as_py()
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    text = value if isinstance(value, str) else str(value)
+    text = value_text(value) or ""
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"

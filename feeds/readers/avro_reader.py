@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from .avro_blocks import MAGIC, AvroBlocks, DecodedStream, check_magic
 from .base import Reader
-from .canonical_json import to_json
+from .canonical_json import to_json, value_text
 from .errors import ReaderError
 from .limits import reader_limit
 from .settings import FileSettings
@@ -65,8 +65,7 @@ def _json_value(value: Any) -> str | None:
     return None if value is None else to_json(value)
 
 
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
+_str_or_none = value_text  # decimals with every digit, the way pages show them
 
 
 class _SchemaError(Exception):

@@ -83,6 +83,25 @@ def _write(value: Any, out: list[str]) -> None:  # noqa: C901 - one branch per k
         raise TypeError(f"cannot write a {type(value).__name__} as JSON")
 
 
+def value_text(value: Any) -> str | None:
+    """A value as text, the one way pages and messages show it: text as is, booleans as
+    true/false, numbers with every digit, dates and times ISO 8601, bytes as hex, nested values
+    as canonical JSON; None stays None."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, pa.Scalar):
+        return value_text(value.as_py())
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal | uuid.UUID):
+        return str(value)
+    return to_json(value)
+
+
 def _key_text(key: Any) -> str:
     text = to_json(key)
     return text[1:-1] if text.startswith('"') else text

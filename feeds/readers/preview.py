@@ -8,15 +8,14 @@ page shows is what loads.
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyarrow as pa
 
+from .canonical_json import value_text
 from .csv_reader import NOTES_METADATA
 from .formats import _open_decompressed
 from .settings import AVRO, PARQUET, FileSettings
@@ -102,20 +101,4 @@ def preview(
     )
 
 
-def text(value: Any) -> str | None:
-    """A value as the review page shows it."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    if isinstance(value, pa.Scalar):
-        return text(value.as_py())
-    return json.dumps(value, default=text, ensure_ascii=False)
+text = value_text  # a value as the review page shows it
