@@ -1057,6 +1057,7 @@ def pgp_cases() -> list[Case]:
     expect = Loads(rows((3, "Cyd"), (4, "Dee")))
 
     def enc(**kw: Any):
+        kw.setdefault("key", "locked")
         return lambda _: b.pgp().encrypt(people, **kw)
 
     def key_ids(name: str):
@@ -1066,38 +1067,41 @@ def pgp_cases() -> list[Case]:
             b.pgp().keys[name].fingerprint[-16:],
         ]
 
-    def add(id: str, body, expect, *, key: str = "people.csv.pgp", pgp: str | None = "open",
+    def add(id: str, body, expect, *, key: str = "people.csv.pgp", pgp: str | None = "locked",
             **kw: Any) -> Case:  # fmt: skip
         return case(id, "pgp", key, body, expect, pgp=pgp, **kw)
 
+    # The courier's key has a passphrase, except in the one case about a key without one.
     return [
-        add("pgp-binary", enc(), expect),
+        add("pgp-key-with-passphrase", enc(), expect),
+        add("pgp-key-without-passphrase", enc(key="open"), expect, pgp="open"),
         add("pgp-armored", enc(armor=True), expect),
-        add("pgp-key-with-passphrase", enc(key="locked"), expect, pgp="locked"),
         add("pgp-uncompressed", enc(compress="none"), expect),
         add("pgp-bzip2-inside", enc(compress="bzip2"), expect),
         add(
             "pgp-gzip-file-inside",
-            lambda _: b.pgp().encrypt(b.gz(people)),
+            lambda _: b.pgp().encrypt(b.gz(people), key="locked"),
             expect,
             key="people.csv.gz.pgp",
         ),
         add("pgp-wrong-key", enc(key="other"), Refused([], any_of=[key_ids("other")])),
         add(
             "pgp-tampered",
-            lambda _: b.tamper_pgp(b.pgp().encrypt(people * 20, compress="none")),
+            lambda _: b.tamper_pgp(b.pgp().encrypt(people * 20, key="locked", compress="none")),
             Refused([], any_of=INTEGRITY),
         ),
         add(
             "pgp-corrupt-armor",
-            lambda _: b.corrupt_armor(b.pgp().encrypt(people, armor=True)),
+            lambda _: b.corrupt_armor(b.pgp().encrypt(people, key="locked", armor=True)),
             Refused([]),
         ),
         add("pgp-no-mdc", enc(mdc=False), Refused([], any_of=INTEGRITY)),
         add("pgp-not-encrypted", people, Refused([])),
         add(
             "pgp-truncated",
-            lambda _: (lambda m: m[: len(m) // 2])(b.pgp().encrypt(people * 50, compress="none")),
+            lambda _: (lambda m: m[: len(m) // 2])(
+                b.pgp().encrypt(people * 50, key="locked", compress="none")
+            ),
             Refused([]),
         ),
         add("pgp-no-credential", enc(), Refused([]), pgp=None),
