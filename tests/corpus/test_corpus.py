@@ -15,7 +15,9 @@ there; the session's shared worker is not involved.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.test import Client, override_settings
@@ -50,10 +52,28 @@ RUN_TIMEOUT = 120
 
 
 @dataclass
-class Corpus:
+class CorpusWorker:
     bucket: str
+    process: subprocess.Popen
+    log: Path
+
+    def finished(self, run):
+        """The run once it has ended; fails at once if the worker died (a bomb that got
+        through would otherwise make every later case wait for its timeout)."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"the corpus worker died:\n{self.log.read_text()[-3000:]}")
+        return run_finished(run)
+
+
+@dataclass
+class Corpus:
+    worker: CorpusWorker
     credential: object
     client: Client
+
+    @property
+    def bucket(self) -> str:
+        return self.worker.bucket
 
     def pgp_credential(self, name: str | None):
         if name is None:
@@ -82,7 +102,7 @@ def corpus_worker(django_db_setup, s3, tmp_path_factory):
         patch.setattr(celery_app, "send_task", to_corpus_queue)
         try:
             s3.create_bucket(Bucket=BUCKET)
-            yield BUCKET
+            yield CorpusWorker(BUCKET, worker, log)
         finally:
             stop_worker(worker)
 
@@ -135,7 +155,7 @@ def test_hostile_file(case: Case, corpus: Corpus, s3):
     # The review page is read while the worker runs: neither writes what the other reads.
     problems = review_problems(case, review(case, where, courier, corpus))
     run = wait_until(
-        lambda: run_finished(run),
+        lambda: corpus.worker.finished(run),
         timeout=RUN_TIMEOUT,
         interval=0.1,
         message=f"the run of {case.id} did not finish in {RUN_TIMEOUT} s",
