@@ -6,6 +6,7 @@ ones, whose ciphertext differs per session (the outcome does not).
 
 from __future__ import annotations
 
+import atexit
 import bz2
 import csv
 import datetime as dt
@@ -14,6 +15,7 @@ import gzip
 import io
 import json
 import os
+import shutil
 import struct
 import subprocess
 import tarfile
@@ -367,12 +369,19 @@ class Pgp:
     def __init__(self) -> None:
         self.home = tempfile.mkdtemp(prefix="corpus-gpg-")
         os.chmod(self.home, 0o700)
+        atexit.register(self.close)
         with open(os.path.join(self.home, "gpg-agent.conf"), "w") as conf:
             conf.write("s2k-count 65536\n")
         self.keys = {
             name: self._make(name, passphrase)
             for name, passphrase in (("open", ""), ("locked", "corpus pass phrase"), ("other", ""))
         }
+
+    def close(self) -> None:
+        """Stop the gpg agent key generation started, and remove the home."""
+        subprocess.run(["gpgconf", "--homedir", self.home, "--kill", "gpg-agent"],
+                       capture_output=True, check=False)  # fmt: skip
+        shutil.rmtree(self.home, ignore_errors=True)
 
     def _gpg(self, *args: str, data: bytes | None = None, passphrase: str = "") -> bytes:
         cmd = ["gpg", "--homedir", self.home, "--batch", "--yes", "--pinentry-mode", "loopback",
