@@ -100,7 +100,10 @@ def write_locks() -> int:
         command = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--quiet"]
         command += [f"--extra={extra}" for extra in extras]
         command += ["--universal", "--python-version=3.11", "--generate-hashes"]
-        command += ["--custom-compile-command=python3 sources.py lock", f"--output-file={lock_name}"]
+        command += [
+            "--custom-compile-command=python3 sources.py lock",
+            f"--output-file={lock_name}",
+        ]
         subprocess.run([*command, *sys.argv[2:]], cwd=ROOT, check=True)
         print(f"wrote {lock_name}", flush=True)
     return 0
