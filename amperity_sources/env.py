@@ -7,6 +7,7 @@ Real environment variables always win.
 
 import os
 from pathlib import Path
+from typing import overload
 from urllib.parse import parse_qs, unquote, urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,6 +29,10 @@ def _stack_env() -> dict[str, str]:
 _STACK = _stack_env()
 
 
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: None = None) -> str | None: ...
 def env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name) or _STACK.get(name) or default
 

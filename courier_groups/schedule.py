@@ -17,6 +17,8 @@ Daylight saving time (the schedule is a list of *local wall-clock* times):
 croniter is used only to step through wall-clock times on *naive* datetimes; mapping those
 to real instants is done here (croniter's own time-zone handling runs the repeated time
 twice).  All functions take and return aware datetimes.
+
+The plain-words reading of a schedule comes from cron-descriptor, after our own validation.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cron_descriptor import (
+    ExpressionDescriptor,
+    FormatError,
+    MissingFieldError,
+    Options,
+    WrongArgumentError,
+)
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
 
 __all__ = [
@@ -70,23 +79,6 @@ _FIELDS = (
     _FieldSpec("day-of-week", 0, 7, _DOW_NAMES),
 )
 
-_MONTH_LABELS = [
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_DOW_LABELS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
-
 _ITEM_RE = re.compile(r"^(?P<base>\*|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:/(?P<step>[^/]*))?$")
 
 _FORMAT_HINT = "use 5 fields: minute hour day-of-month month day-of-week, e.g. '30 8 * * *'"
@@ -99,20 +91,6 @@ class CronField:
     name: str
     text: str
     values: frozenset[int]
-
-    @property
-    def is_any(self) -> bool:
-        return self.text == "*"
-
-    @property
-    def single(self) -> int | None:
-        return next(iter(self.values)) if len(self.values) == 1 and self.text.isdigit() else None
-
-    @property
-    def step(self) -> int | None:
-        """n for a field written ``*/n``."""
-        m = re.fullmatch(r"\*/(\d+)", self.text)
-        return int(m.group(1)) if m else None
 
 
 def _value(spec: _FieldSpec, field_text: str, token: str) -> int:
@@ -208,136 +186,21 @@ def validate_cron(expr: str) -> str | None:
 
 # -- description ---------------------------------------------------------------------------
 
-
-def _join(words: list[str]) -> str:
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _contiguous(ordered: list[int]) -> bool:
-    return all(b == a + 1 for a, b in zip(ordered, ordered[1:], strict=False))
-
-
-def _labels(values: list[int], label) -> str:
-    """'Monday through Friday' for a contiguous run of 3 or more, else 'A, B and C'."""
-    if len(values) >= 3 and _contiguous(values):
-        return f"{label(values[0])} through {label(values[-1])}"
-    return _join([label(v) for v in values])
-
-
-def _hm(h: int, m: int) -> str:
-    return f"{h:02d}:{m:02d}"
-
-
-def _simple_list(f: CronField) -> list[int] | None:
-    """Values of a field written as plain numbers separated by commas."""
-    if re.fullmatch(r"\d+(,\d+)*", f.text):
-        return sorted(f.values)
-    return None
-
-
-def _range(f: CronField) -> tuple[int, int] | None:
-    m = re.fullmatch(r"(\d+)-(\d+)", f.text)
-    return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-def _describe_time(minute: CronField, hour: CronField) -> tuple[str, bool]:
-    """(phrase, is_fixed_times): is_fixed_times means 'every day' reads well after it."""
-    mins, hours = _simple_list(minute), _simple_list(hour)
-    if minute.is_any and hour.is_any:
-        return "Every minute", False
-    if minute.step and hour.is_any:
-        return (f"Every {minute.step} minutes" if minute.step > 1 else "Every minute"), False
-    if mins and hours and len(mins) * len(hours) <= 8:
-        return "At " + _join([_hm(h, m) for h in hours for m in mins]), True
-    if minute.single is not None and hour.is_any:
-        m = minute.single
-        return ("Every hour, on the hour" if m == 0 else f"At {m} minutes past every hour"), False
-    if minute.single is not None and hour.step:
-        m, n = minute.single, hour.step
-        every = f"every {n} hours" if n > 1 else "every hour"
-        if m == 0:
-            return f"{every[0].upper()}{every[1:]}, on the hour", False
-        return f"At {m} minutes past {every}", False
-    if minute.single is not None and _range(hour):
-        a, b = _range(hour)
-        return f"Every hour from {_hm(a, minute.single)} to {_hm(b, minute.single)}", False
-    if (minute.step or minute.is_any) and (hours or _range(hour)):
-        every = (
-            f"Every {minute.step} minutes" if minute.step and minute.step > 1 else "Every minute"
-        )
-        if _range(hour):
-            a, b = _range(hour)
-            return f"{every} from {_hm(a, 0)} to {_hm(b, 59)}", False
-        return f"{every} during hour {_join([f'{h:02d}' for h in hours])}", False
-    return f"At {_values_phrase(minute, 'minute')} {_hour_phrase(hour)}", False
-
-
-def _values_phrase(f: CronField, unit: str) -> str:
-    values = _simple_list(f)
-    if values:
-        return f"{unit}{'s' if len(values) > 1 else ''} {_join([str(v) for v in values])}"
-    r = _range(f)
-    if r:
-        return f"{unit}s {r[0]} through {r[1]}"
-    return f"{unit}s {f.text}"
-
-
-def _hour_phrase(hour: CronField) -> str:
-    if hour.is_any:
-        return "of every hour"
-    if hour.step:
-        return f"of every {hour.step} hours" if hour.step > 1 else "of every hour"
-    return "past " + _values_phrase(hour, "hour")
-
-
-def _describe_days(dom: CronField, month: CronField, dow: CronField) -> str:
-    parts: list[str] = []
-    day_parts: list[str] = []
-    if not dom.is_any:
-        if dom.step:
-            day_parts.append(f"every {dom.step} days of the month, starting on the 1st")
-        else:
-            days = sorted(dom.values)
-            word = "day" if len(days) == 1 else "days"
-            day_parts.append(f"on {word} {_labels(days, str)} of the month")
-    if not dow.is_any:
-        order = sorted(dow.values, key=lambda d: (d - 1) % 7)  # Monday first
-        if len(order) == 7:
-            day_parts.append("on every day of the week")
-        else:
-            day_parts.append("on " + _labels_dow(order))
-    if day_parts:
-        parts.append(" or ".join(day_parts))
-    if not month.is_any:
-        parts.append("in " + _labels(sorted(month.values), lambda m: _MONTH_LABELS[m]))
-    return " ".join(parts)
-
-
-def _labels_dow(order: list[int]) -> str:
-    positions = [(d - 1) % 7 for d in order]
-    if len(order) >= 3 and _contiguous(positions):
-        return f"{_DOW_LABELS[order[0]]} through {_DOW_LABELS[order[-1]]}"
-    return _join([_DOW_LABELS[d] for d in order])
+_READING = Options()
+_READING.use_24hour_time_format = True  # times read as the schedule writes them: 08:30, 18:00
 
 
 def describe_cron(expr: str) -> str:
-    """The schedule in plain words: '30 8 * * *' -> 'At 08:30 every day'.
-
-    An invalid expression is described by its error message.
-    """
+    """The schedule in plain words (cron-descriptor): '0 6 * * 1-5' -> 'At 06:00, Monday through
+    Friday'. An invalid expression is described by its error message."""
     try:
-        minute, hour, dom, month, dow = parse_cron(expr)
+        parse_cron(expr)  # our checks and messages first: the reader is more lenient
     except CronError as exc:
         return f"Invalid schedule: {exc}"
-    time_part, fixed = _describe_time(minute, hour)
-    days = _describe_days(dom, month, dow)
-    if not days:
-        return f"{time_part} every day" if fixed else time_part
-    if fixed and dom.is_any and dow.is_any:
-        days = "every day " + days
-    return f"{time_part} {days}"
+    try:
+        return ExpressionDescriptor(" ".join(expr.split()), _READING).get_description()
+    except (FormatError, MissingFieldError, WrongArgumentError):
+        return f"Runs on the schedule {' '.join(expr.split())}"
 
 
 # -- times ---------------------------------------------------------------------------------

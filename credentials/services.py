@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -59,9 +60,10 @@ def boto_session(credential: Credential, *, config: Config = S3_CONFIG) -> boto3
             region_name=credential.region or "us-east-1",
         )
     if credential.kind == Credential.Kind.ROLE:
+        base_credential = credential.base_credential
         base = (
-            boto_session(credential.base_credential, config=config)
-            if credential.base_credential_id
+            boto_session(base_credential, config=config)
+            if base_credential is not None
             else boto3.Session(region_name=credential.region or "us-east-1")
         )
         sts = base.client("sts", endpoint_url=_endpoint(credential) or None, config=config)
@@ -83,7 +85,7 @@ def boto_session(credential: Credential, *, config: Config = S3_CONFIG) -> boto3
 def _endpoint(credential: Credential) -> str:
     if credential.endpoint_url:
         return credential.endpoint_url
-    if credential.kind == Credential.Kind.ROLE and credential.base_credential_id:
+    if credential.kind == Credential.Kind.ROLE and credential.base_credential is not None:
         return _endpoint(credential.base_credential)
     return ""
 
@@ -123,7 +125,9 @@ def _apply(credential: Credential, *, name: str, kind: str, fields: dict, stored
     unknown = set(fields) - set(SECRET_FIELDS) - set(PLAIN_FIELDS)
     if unknown:
         raise TypeError(f"unknown credential fields: {', '.join(sorted(unknown))}")
-    values = {k: (v.strip() if isinstance(v, str) else v) for k, v in fields.items()}
+    values: dict[str, Any] = {
+        k: (v.strip() if isinstance(v, str) else v) for k, v in fields.items()
+    }
     errors = credential_errors(
         credential=credential if credential.pk else None,
         name=name,
@@ -217,8 +221,8 @@ def _test(credential: Credential, bucket: str | None, prefix: str) -> Connection
         if problem:
             return ConnectionResult(False, problem.message, problem.code)
         return ConnectionResult(True, SUCCESS, suggestion="The key and passphrase can decrypt.")
-    if bucket and (problem := bucket_name_problem(bucket)):
-        return ConnectionResult(False, problem, errors.INVALID_BUCKET_NAME)
+    if bucket and (bucket_problem := bucket_name_problem(bucket)):
+        return ConnectionResult(False, bucket_problem, errors.INVALID_BUCKET_NAME)
     try:
         client = s3_client(credential, config=TEST_CONFIG)
         if not bucket:

@@ -11,7 +11,7 @@ from .models import Notification
 logger = logging.getLogger(__name__)
 
 
-STATUS_WORDS = {
+STATUS_WORDS: dict[str, str] = {
     Notification.Level.RUNNING: "is running",
     Notification.Level.COMPLETED: "completed",
     Notification.Level.WARNING: "finished with warnings",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -155,8 +156,8 @@ def group_create(
     use_timezone_for_dates: bool = True,
     active: bool = True,
     alert_after_minutes: int | None = None,
-    members: list[MemberSpec] = (),
-    requires: list[CourierGroup] = (),
+    members: Sequence[MemberSpec] = (),
+    requires: Sequence[CourierGroup] = (),
 ) -> CourierGroup:
     return _save(
         CourierGroup(),

@@ -121,7 +121,7 @@ def _due_rows(now: datetime, result: TickResult) -> list[tuple[int, datetime, st
             "pk", "name", "cron", "timezone", "schedule_since", "created_at", "last_scheduled"
         )
     )
-    rows = []
+    rows: list[tuple[int, datetime, str, str]] = []
     cache = _CronCache()
     for pk, name, cron, tz, since, created, last_scheduled in groups:
         baseline = max(t for t in (last_scheduled, since or created) if t is not None)

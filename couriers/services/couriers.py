@@ -92,7 +92,16 @@ def _save(
         "load_operations": load_operations,
         "pgp_credential": pgp_credential,
     }
-    problems = courier_problems(name=name, instance=courier if courier.pk else None, **values)
+    problems = courier_problems(
+        name=name,
+        instance=courier if courier.pk else None,
+        credential=credential,
+        bucket=bucket,
+        prefix=prefix,
+        entities=entities,
+        load_operations=load_operations,
+        pgp_credential=pgp_credential,
+    )
     if problems:
         raise ValidationError(problems)
     courier.name = name.strip()

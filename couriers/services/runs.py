@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -273,7 +274,7 @@ def runs_watchdog(*, now: datetime | None = None) -> list[int]:
                 f"(attempt {deaths + 1} of {MAX_ATTEMPTS}).",
                 RunEvent.Level.WARNING,
             )
-            transaction.on_commit(lambda pk=run.pk: queue_run(pk))
+            transaction.on_commit(partial(queue_run, run.pk))
     return seen
 
 

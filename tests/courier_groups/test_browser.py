@@ -28,7 +28,7 @@ def test_create_a_group_see_its_times_run_it_and_see_it_complete(
     page.get_by_label("Schedule").fill("61 8 * * *")
     expect(page.locator("#cron-problem")).to_contain_text("out of range 0-59")
     page.get_by_label("Schedule").fill("30 8 * * 1-5")
-    expect(page.locator("#cron-reading")).to_contain_text("At 08:30 on Monday through Friday")
+    expect(page.locator("#cron-reading")).to_contain_text("At 08:30, Monday through Friday")
     expect(page.locator("#cron-next-times li")).to_have_count(5)
     expect(page.locator("#cron-next-times li").first).to_contain_text(re.compile("08:30 P[DS]T"))
     page.get_by_label("Courier", exact=True).select_option(label="Heap users")
@@ -37,7 +37,7 @@ def test_create_a_group_see_its_times_run_it_and_see_it_complete(
 
     expect(page.get_by_role("heading", name="Courier group Heap nightly")).to_be_visible()
     expect(page.locator("#next-times li")).to_have_count(5)
-    expect(page.locator("#group-summary")).to_contain_text("At 08:30 on Monday through Friday")
+    expect(page.locator("#group-summary")).to_contain_text("At 08:30, Monday through Friday")
     group = CourierGroup.objects.get(name="Heap nightly")
     assert group.members.get().wait_minutes == 60
 

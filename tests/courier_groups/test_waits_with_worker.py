@@ -1,6 +1,6 @@
 """Waits against the real pipeline: a real Celery worker, real S3 over HTTP, real Postgres."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -92,9 +92,10 @@ def test_a_file_that_never_comes_only_warns_when_the_member_does_not_stop_the_gr
 def test_a_file_stamped_the_previous_day_is_accepted_at_24_hours_refused_at_1_hour(
     celery_worker, s3, bucket, make_courier, make_group
 ):
-    now = timezone.now()
-    scheduled = now.replace(second=0, microsecond=0)
-    yesterday = (scheduled - timedelta(days=1)).strftime("%Y-%m-%d")
+    # A fixed noon, far from midnight: an hour before it is still the same day, whatever the
+    # clock says (scheduled at 00:30, a 1 h offset would reach back into the day before).
+    scheduled = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    yesterday = "2026-03-09"
     day = make_courier("Day offset", pattern="'a/users-'yyyy-MM-dd'.csv'")
     hour = make_courier("Hour offset", pattern="'b/users-'yyyy-MM-dd'.csv'")
     for prefix in ("a", "b"):

@@ -27,6 +27,10 @@ from demo import (
     write_heap_export,
 )
 
+# Most tests read the export the module writes once: each asks for it, so none depends on
+# another having run first (alone, or in any order).
+pytestmark = pytest.mark.usefixtures("export")
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = HeapExportSpec(rows=3_000, dumps=4, seed=7, part_rows=150)
 BUCKET = "heap-rs3-demo"
