@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, BinaryIO
 
 from credentials.models import Credential
 from credentials.services import credential_secrets
+from feeds.inference import InferredField, infer_fields
 from feeds.readers import (
     FileSettings,
     Preview,
@@ -48,6 +50,13 @@ class FileReview:
     preview: Preview | None = None
     error: str = ""  # what went wrong, in words (file, position, likely cause)
     status: int = 200  # the HTTP status a page answers with (4xx with ``error``)
+
+    @cached_property
+    def fields(self) -> list[InferredField]:
+        """The feed type of each column, inferred from the rows shown (as Add Feed does)."""
+        if self.preview is None or self.preview.schema is None:
+            return []
+        return infer_fields(self.preview.schema, self.preview.sample)
 
     @property
     def columns(self) -> list[tuple[str, str]]:

@@ -59,7 +59,7 @@ def _review(request, target: Target, data) -> tuple[FileReview, SettingsForm | N
 
 def _typed_columns(file_review: FileReview) -> list[list[str]]:
     """(name, feed type) per column, as the preview inferred them (what Add Feed suggests)."""
-    return [[f.name, f.type] for f in file_review.preview.fields]
+    return [[f.name, f.type] for f in file_review.fields]
 
 
 def _panel_context(target: Target, review: FileReview, form: SettingsForm | None) -> dict:

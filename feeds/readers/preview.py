@@ -10,8 +10,7 @@ from __future__ import annotations
 import codecs
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import pyarrow as pa
 
@@ -20,9 +19,6 @@ from .csv_reader import NOTES_METADATA
 from .formats import _open_decompressed
 from .settings import AVRO, PARQUET, FileSettings
 from .streams import decompressed, peek
-
-if TYPE_CHECKING:
-    from feeds.inference import InferredField
 
 PREVIEW_BLOCK = 1024 * 1024
 
@@ -37,15 +33,6 @@ class Preview:
     notes: list[str] = field(default_factory=list)  # what the reader changed (header names)
     schema: pa.Schema | None = None  # the reader's schema, as a load sees it
     sample: pa.RecordBatch | None = None  # the rows shown, as a load sees them
-
-    @cached_property
-    def fields(self) -> list[InferredField]:
-        """The feed type of each column, inferred from the rows shown (as Add Feed does)."""
-        from feeds.inference import infer_fields  # the loader's types; readers stay light
-
-        if self.schema is None:
-            return []
-        return infer_fields(self.schema, self.sample)
 
 
 def preview(

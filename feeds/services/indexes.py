@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,8 +15,13 @@ from ..models import Feed, SortIndexBuild
 from .errors import FeedError
 
 
-def sort_index_request(*, feed: Feed, column: str) -> SortIndexBuild:
-    """Queue the build of a sort index on ``column`` (or return the one already under way)."""
+def sort_index_request(
+    *, feed: Feed, column: str, queue: Callable[[int], object]
+) -> SortIndexBuild:
+    """Queue the build of a sort index on ``column`` (or return the one already under way).
+
+    ``queue`` sends a build id to the worker (feeds.tasks.build_sort_index.delay): passed in,
+    so the services never import the task module that imports them."""
     with domain_connection(autocommit=True) as conn:
         try:
             sort_index_check(conn, settings.DOMAIN_SCHEMA, feed.table_name, column)
@@ -27,9 +34,7 @@ def sort_index_request(*, feed: Feed, column: str) -> SortIndexBuild:
         return SortIndexBuild.objects.get(
             feed=feed, column=column, status__in=SortIndexBuild.ACTIVE
         )
-    from feeds.tasks import build_sort_index  # the one feeds module that knows Celery
-
-    transaction.on_commit(lambda: build_sort_index.delay(build.pk))
+    transaction.on_commit(lambda: queue(build.pk))
     return build
 
 

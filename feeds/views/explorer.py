@@ -21,6 +21,7 @@ from feeds.selectors import (
     sort_index_build_status,
 )
 from feeds.services import FeedError, sort_index_request
+from feeds.tasks import build_sort_index
 
 
 def explorer_index(request):
@@ -45,7 +46,9 @@ def explorer_table(request, pk: str):
         return render(request, "feeds/table.html", context, status=404)
     if request.method == "POST":  # "Index this column": queued for the worker, back to the page
         try:
-            sort_index_request(feed=feed, column=request.POST.get("column", ""))
+            sort_index_request(
+                feed=feed, column=request.POST.get("column", ""), queue=build_sort_index.delay
+            )
         except FeedError as exc:
             context["error"] = str(exc)
             return render(request, "feeds/table.html", context, status=400)
