@@ -9,7 +9,13 @@ import json
 import pyarrow as pa
 import pytest
 
-from feeds.inference import infer_field, json_type_name, suggest_rename, type_from_values
+from feeds.inference import (
+    infer_field,
+    infer_fields,
+    json_type_name,
+    suggest_rename,
+    type_from_values,
+)
 from feeds.readers import FileSettings, ReaderError, infer_settings, open_reader, preview
 
 CSV = FileSettings("text/csv")
@@ -69,8 +75,9 @@ def test_preview_and_sample_inference_agree_on_big_numbers() -> None:
     data = b"id\tamount\n9007199254740993\t123456789012345678901234567890123456.78\n"
     p = preview(Unseekable(data), "t.tsv", TSV)
     assert p.rows == [["9007199254740993", "123456789012345678901234567890123456.78"]]
-    assert [f.type for f in p.fields] == ["integer", "decimal"]
-    assert (p.fields[1].precision, p.fields[1].scale) == (38, 2)
+    fields = infer_fields(p.schema, p.sample)
+    assert [f.type for f in fields] == ["integer", "decimal"]
+    assert (fields[1].precision, fields[1].scale) == (38, 2)
 
 
 def test_tsv_settings_survive_the_trip_through_land_as() -> None:

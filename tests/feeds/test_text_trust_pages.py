@@ -14,6 +14,7 @@ from psycopg import sql
 
 from amperity_sources.db import domain_connection
 from couriers.models import Courier
+from feeds.inference import infer_fields
 from feeds.loader import FieldSpec, LoadRejected, SourceFile, TableSpec, drop_table, load
 from feeds.models import Feed
 from feeds.readers import FileSettings, open_reader, preview
@@ -189,7 +190,7 @@ def test_inferred_types_load_the_big_numbers_exactly(conn):
     shown = preview(io.BytesIO(data), "i.csv", FileSettings("text/csv"))
     fields = [
         FieldSpec(f.name, f.name, f.type, precision=f.precision, scale=f.scale)
-        for f in shown.fields
+        for f in infer_fields(shown.schema, shown.sample)
     ]
     assert [(f.type, f.precision, f.scale) for f in fields] == [
         ("integer", None, None),
