@@ -8,8 +8,9 @@ happened (RunLoad, rejected rows, LoadedObject). RunFailed and RunStopped end th
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import transaction
@@ -54,11 +55,14 @@ def stopped_message(loaded: list[str]) -> str:
     )
 
 
-def run_s3_client(run: CourierRun):
+_RUN_CLIENTS: weakref.WeakKeyDictionary[CourierRun, Any] = weakref.WeakKeyDictionary()
+
+
+def run_s3_client(run: CourierRun) -> Any:
     """One S3 client per run: building one (session, endpoint resolution) costs most of a second."""
-    if getattr(run, "_s3_client", None) is None:
-        run._s3_client = s3_client(run.courier.credential)
-    return run._s3_client
+    if run not in _RUN_CLIENTS:
+        _RUN_CLIENTS[run] = s3_client(run.courier.credential)
+    return _RUN_CLIENTS[run]
 
 
 @dataclass
@@ -219,7 +223,7 @@ def open_landed(
     key, member = key_in_scope(courier, landed.key), landed.member
     seekable = settings.content_type in SEEKABLE_TYPES or bool(member)
     stream: BinaryIO = (
-        RangedFile(client, courier.bucket, key)
+        RangedFile(client, courier.bucket, key)  # type: ignore[assignment]  # file-like
         if seekable and not key.endswith((".pgp", ".gpg"))
         else ResumingStream(client, courier.bucket, key, etag=landed.etag)
     )

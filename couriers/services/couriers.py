@@ -192,7 +192,7 @@ def courier_set_load(
     an operation is courier_remove_load, an explicit action."""
     name = feed_name or feed_id
     ops = [dict(op) for op in load_operations.get(feed_id, [])]
-    loads = [op.get("file") for op in ops if op.get("type") == "load"]
+    loads = [str(op.get("file")) for op in ops if op.get("type") == "load"]
     has_truncate = any(op.get("type") == "truncate" for op in ops)
     notes = []
     if tag in loads:

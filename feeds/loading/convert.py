@@ -182,7 +182,7 @@ _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*")
 
 def _bytes_from_hex(s: pa.Array) -> pa.Array:
     """Hex digits, optionally after "\\x" (Postgres' form) or "0x"."""
-    out = []
+    out: list[bytes | None] = []
     for value in s.to_pylist():
         if value is None:
             out.append(None)

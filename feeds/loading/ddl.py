@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import psycopg
 from psycopg import sql
 
 from .spec import FILE_DATE_COLUMN, LOADED_AT_COLUMN, PK_COLUMN, UPDATED_COLUMN, TableSpec
 
 HIDDEN_COLUMNS = {FILE_DATE_COLUMN}  # added to older tables without telling the user
+
+
+def fetch_row(
+    conn: psycopg.Connection, query: sql.Composable | str, params: Sequence[Any] | None = None
+) -> tuple[Any, ...]:
+    """The row a query always returns (an aggregate, a lookup that must match)."""
+    row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+    if row is None:
+        raise LookupError("the query returned no row")
+    return row
 
 
 def qualified(schema: str, table: str) -> sql.Composed:

@@ -58,10 +58,10 @@ def _binary_encoder(schema: pa.Schema) -> Any:  # pgpq ships no type stubs worth
     # jsonb's binary form is a version byte and the text: pgpq writes it for marked columns.
     builders = {f.name: pgpq.ArrowToPostgresBinaryEncoder.infer_encoder(f) for f in schema}
     for f in jsonb:
-        builder = encoders.StringEncoderBuilder
         if f.type == pa.large_string():
-            builder = encoders.LargeStringEncoderBuilder
-        builders[f.name] = builder.new_with_output(f, pg.Jsonb())
+            builders[f.name] = encoders.LargeStringEncoderBuilder.new_with_output(f, pg.Jsonb())
+        else:
+            builders[f.name] = encoders.StringEncoderBuilder.new_with_output(f, pg.Jsonb())
     return pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders(schema, builders)
 
 

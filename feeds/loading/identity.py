@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from .ddl import fetch_row
+
 IDENTITY_TABLE = "Heap:User identity"
 MERGED_TABLE = "Heap:Users merged"
 LATEST_TEXT = ("identity", "handle", "email")
@@ -55,11 +57,12 @@ def _col(alias: str, name: str | None, pg_type: str) -> sql.Composable:
 def heap_identity_refresh(conn: psycopg.Connection, source: IdentitySource) -> dict[str, int]:
     """Rebuild both tables; returns their row counts by table name."""
     s = source
-    if not s.users.get("user_id"):
+    user_id = s.users.get("user_id")
+    if not user_id:
         raise ValueError(f"{s.users_table} has no user_id column")
     identity, merged = _t(s.schema, s.identity_table), _t(s.schema, s.merged_table)
     users, migrations = _t(s.schema, s.users_table), _t(s.schema, s.migrations_table)
-    uid = sql.Identifier(s.users["user_id"])
+    uid = sql.Identifier(user_id)
     from_id, to_id = sql.Identifier(s.from_user_id), sql.Identifier(s.to_user_id)
     last_modified = _col("u", s.users.get("last_modified"), "timestamptz")
     latest = [
@@ -114,7 +117,7 @@ def heap_identity_refresh(conn: psycopg.Connection, source: IdentitySource) -> d
 
 
 def _count(conn: psycopg.Connection, table: sql.Composed) -> int:
-    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()[0]
+    return fetch_row(conn, sql.SQL("SELECT count(*) FROM {}").format(table))[0]
 
 
 def heap_identity_counts(
@@ -123,14 +126,11 @@ def heap_identity_counts(
     """Row count of each identity table, None for a table not built yet."""
     counts: dict[str, int | None] = {}
     for table in tables:
-        exists = conn.execute(
+        exists = fetch_row(
+            conn,
             "SELECT to_regclass(%s) IS NOT NULL",
-            (
-                sql.SQL("{}.{}")
-                .format(sql.Identifier(schema), sql.Identifier(table))
-                .as_string(conn),
-            ),
-        ).fetchone()[0]
+            (_t(schema, table).as_string(conn),),
+        )[0]
         counts[table] = _count(conn, _t(schema, table)) if exists else None
     return counts
 
@@ -144,4 +144,4 @@ def heap_identity_rows(
             _t(schema, table), sql.Literal(limit)
         )
     )
-    return [d.name for d in cur.description], cur.fetchall()
+    return [d.name for d in cur.description or []], cur.fetchall()

@@ -40,7 +40,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from .convert import ColumnPlan, int64_array, shown_value
-from .ddl import ensure_table, lock_table_name, qualified
+from .ddl import ensure_table, fetch_row, lock_table_name, qualified
 from .encode import CopyEncoder
 from .keys import client_pk_supported, pk_array
 from .prefetch import prefetched
@@ -131,7 +131,7 @@ def _load(
         lock_table_name(conn, spec.schema, spec.table)
         for setting in SESSION_SETTINGS:
             conn.execute(sql.SQL("SET LOCAL " + setting))
-        load_day = conn.execute("SELECT current_date").fetchone()[0]  # UTC: see SESSION_SETTINGS
+        load_day = fetch_row(conn, "SELECT current_date")[0]  # UTC: see SESSION_SETTINGS
         reader = _Reader(spec, plans, result, should_stop, on_progress, load_day)
         started = time.perf_counter()
         if truncate and client_pk_supported(spec) and can_swap(conn, spec):
@@ -253,7 +253,7 @@ def _writer(cur: psycopg.Cursor) -> QueuedLibpqWriter:
     """A COPY writer whose worker thread sends data while the main thread converts the next
     batch. Its queue is capped at 64 blocks (about 8 MB) so memory stays flat."""
     writer = QueuedLibpqWriter(cur)
-    writer._queue = queue.Queue(maxsize=64)  # psycopg's default (1024 blocks) is ~128 MB
+    writer._queue = queue.Queue(maxsize=64)  # type: ignore[assignment]  # default 1024 blocks: ~128 MB
     return writer
 
 
@@ -455,7 +455,7 @@ def _merge(
     lu_plan = next((p for p in plans if p.field.name == spec.last_updated), None)
     # Latest wins: by the last-updated field (nulls oldest), or with the generated field by
     # the file's date; then the later file / later row.
-    order = [sql.SQL('{} COLLATE "C"').format(pk)]
+    order: list[sql.Composable] = [sql.SQL('{} COLLATE "C"').format(pk)]
     if lu_plan is not None:
         order.append(sql.SQL("{} DESC NULLS LAST").format(_c(lu_plan)))
     else:
@@ -486,9 +486,7 @@ def _merge(
     # An empty table (first load, or truncate=True) takes a plain INSERT: no conflict checks.
     empty = (
         truncate
-        or not conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(target)).fetchone()[
-            0
-        ]
+        or not fetch_row(conn, sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(target))[0]
     )
     src_query = sql.SQL(
         """
@@ -537,7 +535,7 @@ def _merge(
         select_cols=sql.SQL(", ").join(select_cols),
         conflict=conflict,
     )
-    inserted, updated_rows, distinct = conn.execute(statement).fetchone()
+    inserted, updated_rows, distinct = fetch_row(conn, statement)
     _count(result, staged, inserted, updated_rows, distinct)
 
 

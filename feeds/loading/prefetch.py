@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
 _END = object()
 
 
-def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+def prefetched(items: Iterable[T], depth: int = 2) -> Generator[T, None, None]:
     """Yield ``items`` in order, produced by a background thread at most ``depth`` ahead.
 
     An exception raised by the producer is re-raised here, at the position it happened."""

@@ -16,7 +16,7 @@ import uuid
 import psycopg
 from psycopg import sql
 
-from .ddl import existing_columns, qualified
+from .ddl import existing_columns, fetch_row, qualified
 from .spec import FILE_DATE_COLUMN, LOADED_AT_COLUMN, PK_COLUMN, UPDATED_COLUMN, TableSpec
 from .swap import create_shadow, finish_swap
 
@@ -59,13 +59,14 @@ def rebuild_merge(
     newer = sql.SQL("(t.{0} IS NULL OR s.{1} >= t.{0})").format(
         sql.Identifier(newest), field_sources[newest]
     )
-    inserted, updated, distinct = conn.execute(
+    inserted, updated, distinct = fetch_row(
+        conn,
         sql.SQL(
             "SELECT count(*) FILTER (WHERE t.{pk} IS NULL), "
             "count(*) FILTER (WHERE t.{pk} IS NOT NULL AND {newer}), count(*) "
             'FROM {src} s LEFT JOIN {target} t ON t.{pk} = s.{pk} COLLATE "C"'
-        ).format(pk=pk, newer=newer, src=src, target=target)
-    ).fetchone()
+        ).format(pk=pk, newer=newer, src=src, target=target),
+    )
 
     take = sql.SQL("(s.{pk} IS NOT NULL AND (t.{pk} IS NULL OR {newer}))").format(
         pk=pk, newer=newer

@@ -22,7 +22,7 @@ import uuid
 import psycopg
 from psycopg import errors, sql
 
-from .ddl import qualified
+from .ddl import fetch_row, qualified
 from .spec import FILE_DATE_COLUMN, PK_COLUMN, UPDATED_COLUMN, TableSpec
 
 # A non-key index we can rebuild exactly from its columns and their ASC/DESC, NULLS options.
@@ -107,7 +107,8 @@ def finish_swap(conn: psycopg.Connection, spec: TableSpec, shadow_name: str) -> 
     target = qualified(spec.schema, spec.table)
     pk = sql.Identifier(PK_COLUMN)
     shadow = qualified(spec.schema, shadow_name)
-    constraint = conn.execute(
+    constraint = fetch_row(
+        conn,
         """
         SELECT conname FROM pg_constraint
         WHERE conrelid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n
@@ -115,7 +116,7 @@ def finish_swap(conn: psycopg.Connection, spec: TableSpec, shadow_name: str) -> 
           AND contype = 'p'
         """,
         (spec.schema, spec.table),
-    ).fetchone()[0]
+    )[0]
     temp_constraint = sql.Identifier(f"{shadow_name}_pkey")
     add_pk = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
         shadow, temp_constraint, pk

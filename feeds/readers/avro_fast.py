@@ -107,7 +107,7 @@ def _decode_slowly(
     rows: list[dict[str, Any]] = []
     try:
         for record in fastavro.reader(io.BytesIO(data)):
-            rows.append(record)
+            rows.append(record)  # type: ignore[arg-type]  # a record schema: dicts
     except Exception as e:
         number = first + len(rows)
         block, start = blocks[0], first

@@ -200,7 +200,7 @@ def open_avro_blocks(container: AvroBlocks, *, batch_rows: int) -> Reader:
     schema, fixups = arrow_schema(writer_schema, name)
     decoded = DecodedStream(container)
     try:
-        avro_reader = fastavro.reader(decoded)
+        avro_reader = fastavro.reader(decoded)  # type: ignore[arg-type]  # a read-only file
     except ReaderError:
         raise
     except Exception as e:

@@ -188,7 +188,7 @@ class CsvCheckedStream(ReadOnlyStream):
             if limit <= self._pos:
                 return
             m = g.records.match(self._buf, self._pos, limit)
-            self._advance(m.end())
+            self._advance(_end(m))
             if self._pos >= limit:
                 if final and self._pos < end:
                     continue
@@ -228,9 +228,9 @@ class CsvCheckedStream(ReadOnlyStream):
                     if m is None and final:
                         raise self._quote_error(pos, "is never closed (the file ends inside it)")
                     return None
-                pos = g.rest.match(buf, m.end(), end).end()
+                pos = _end(g.rest.match(buf, m.end(), end))
             else:
-                pos = g.unquoted.match(buf, pos, end).end()
+                pos = _end(g.unquoted.match(buf, pos, end))
             if pos >= end:
                 return end if final else None
             if buf[pos] == g.delimiter:
@@ -272,11 +272,11 @@ class CsvCheckedStream(ReadOnlyStream):
         pos, index = self._pos, 0
         while True:
             if buf[pos] == g.quote and (m := g.quoted.match(buf, pos)) is not None:
-                pos = g.rest.match(buf, m.end()).end()
+                pos = _end(g.rest.match(buf, m.end()))
             elif buf[pos] == g.quote:
                 return index  # an open quote runs to the end of the buffer
             else:
-                pos = g.unquoted.match(buf, pos).end()
+                pos = _end(g.unquoted.match(buf, pos))
             if at < pos or pos >= len(buf) or buf[pos] != g.delimiter:
                 return index
             pos, index = pos + 1, index + 1
@@ -312,3 +312,10 @@ def _grammar(settings: FileSettings) -> _Grammar | None:
         return None  # multi-byte separators: pyarrow's own checks only
     assert delimiter is not None and quote is not None
     return _Grammar(delimiter, quote, escape)
+
+
+def _end(m: re.Match[bytes] | None) -> int:
+    """Where a match of a pattern that also matches the empty string ends (it always matches)."""
+    if m is None:
+        raise AssertionError("a pattern that matches the empty string did not match")
+    return m.end()
