@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from credentials.errors import describe_s3_error
 from feeds.models import Feed
+from feeds.readers import ReaderError
 
 from .feed_load import RunFailed, RunStopped, load_feed, run_s3_client, stopped_message
 from .heap.runs import heap_run
@@ -116,7 +117,10 @@ def land_files(run: CourierRun) -> list[LandedFile]:
         for obj, file_date in objects:
             if entity.get("object/type") == "archive":
                 opener = lambda key: RangedFile(client, courier.bucket, key)  # noqa: E731
-                parts = archive_members(opener, obj, entity.get("archive/contents", {}))
+                try:
+                    parts = archive_members(opener, obj, entity.get("archive/contents", {}))
+                except ReaderError as exc:  # refused archive (limits, unsafe members)
+                    raise RunFailed(f"{exc}. Nothing was loaded.") from None
             else:
                 parts = [("", entity.get("object/land-as", {}))]
             for member, land_as in parts:
