@@ -115,7 +115,7 @@ class Sampler:
     def __init__(self, tmp: Path, pg_bytes) -> None:
         self.tmp, self.pg_bytes = tmp, pg_bytes
         self.pg_before = pg_bytes()
-        self.peak_rss = rss_mb()
+        self.rss_before = self.peak_rss = rss_mb()
         self.peak_disk = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -205,7 +205,10 @@ def run_bench(tmp: Path, pgdata: Path | None) -> str:
         ("zip_10000_members", "bomb/parts.zip", "archive", lambda: many_members(10_000)),
     ]
     results = []
-    print(f"{'bomb':<20} {'upload':>9} {'seconds':>8} {'rss MB':>7} {'disk MB':>8}  message")
+    print(
+        f"{'bomb':<20} {'upload':>9} {'seconds':>8} {'rss MB':>7} {'(before)':>8} {'disk MB':>8}"
+        "  message"
+    )
     for label, object_key, kind, make in bombs:
         body = make()
         s3.put_object(Bucket=bucket, Key=object_key, Body=body)
@@ -238,7 +241,7 @@ def run_bench(tmp: Path, pgdata: Path | None) -> str:
         results.append((label, seconds, sampler.peak_rss, disk_mb, run))
         print(
             f"{label:<20} {size / MiB:>7.1f}MB {seconds:>8.2f} {sampler.peak_rss:>7.0f} "
-            f"{disk_mb:>8.1f}  {run.status}: {run.error[:160]}",
+            f"{sampler.rss_before:>8.0f} {disk_mb:>8.1f}  {run.status}: {run.error[:160]}",
             flush=True,
         )
         feed_delete(feed=feed)
