@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -156,6 +157,8 @@ def main() -> None:
         last_line = run_bench(tmp, pgdata if pgdata.is_dir() else None)
     finally:
         stack.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
     print(last_line, flush=True)
 
 
