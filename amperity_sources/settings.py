@@ -190,6 +190,19 @@ SOURCES_AVRO_MAX_BLOCK_BYTES = int(env("SOURCES_AVRO_MAX_BLOCK_BYTES", "26843545
 SOURCES_AVRO_MAX_NESTING = int(env("SOURCES_AVRO_MAX_NESTING", "32") or 32)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
+# Bounds on compressed files and archives (decompression bombs); refusals name the setting.
+# One file, ZIP member, TAR or PGP plaintext may not decompress to more than this many bytes.
+SOURCES_MAX_DECOMPRESSED_BYTES = int(
+    env("SOURCES_MAX_DECOMPRESSED_BYTES", str(10 * 1024**3)) or 10 * 1024**3
+)
+# ... nor to more than this many times its compressed size, once past the first bytes below.
+SOURCES_MAX_COMPRESSION_RATIO = float(env("SOURCES_MAX_COMPRESSION_RATIO", "100") or 100)
+SOURCES_COMPRESSION_RATIO_AFTER_BYTES = int(
+    env("SOURCES_COMPRESSION_RATIO_AFTER_BYTES", str(16 * 1024**2)) or 16 * 1024**2
+)
+# An archive may hold at most this many files.
+SOURCES_MAX_ARCHIVE_MEMBERS = int(env("SOURCES_MAX_ARCHIVE_MEMBERS", "1000") or 1000)
+
 # The S3 endpoint the demo credential points at (the embedded moto server, MinIO, ...).
 SOURCES_DEMO_S3_ENDPOINT = env("S3_ENDPOINT_URL", "")
 

@@ -232,7 +232,9 @@ def open_landed(
         if not courier.pgp_credential_id:
             raise RunFailed(f"{key}: PGP error: the courier has no PGP credential to decrypt it")
         secrets = credential_secrets(courier.pgp_credential)
-        stream = decrypt_pgp(stream, secrets.get("private_key", ""), secrets.get("passphrase"))
+        stream = decrypt_pgp(
+            stream, secrets.get("private_key", ""), secrets.get("passphrase"), name=key
+        )
         name = key.rsplit(".", 1)[0]
     if member:
         stream = open_archive_member(stream, name, member)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from credentials.errors import describe_s3_error
 from feeds.models import Feed
+from feeds.readers import ReaderError
 
 from .feed_load import (
     RunFailed,
@@ -132,7 +133,10 @@ def land_files(run: CourierRun) -> tuple[list[LandedFile], list[str]]:
         for obj, file_date in objects:
             if entity.get("object/type") == "archive":
                 opener = lambda key: RangedFile(client, courier.bucket, key)  # noqa: E731
-                parts = archive_members(opener, obj, entity.get("archive/contents", {}))
+                try:
+                    parts = archive_members(opener, obj, entity.get("archive/contents", {}))
+                except ReaderError as exc:  # refused archive (limits, unsafe members)
+                    raise RunFailed(f"{exc}. Nothing was loaded.") from None
             else:
                 parts = [("", entity.get("object/land-as", {}))]
             for member, land_as in parts:

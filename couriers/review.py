@@ -91,7 +91,7 @@ def open_object(
     if ranged.size > PGP_PREVIEW_LIMIT:
         raise ReaderError.at(key, "", "PGP-encrypted files over 500 MB cannot be previewed")
     secrets = credential_secrets(pgp)
-    plain = decrypt_pgp(ranged, secrets.get("private_key", ""), secrets.get("passphrase"))
+    plain = decrypt_pgp(ranged, secrets.get("private_key", ""), secrets.get("passphrase"), name=key)
     return plain, _strip_pgp(key)
 
 

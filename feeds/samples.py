@@ -26,6 +26,8 @@ from typing import BinaryIO
 
 from django.conf import settings
 
+from .readers import ReaderError, archive_kind, list_archive_members, open_archive_member
+
 ListFiles = Callable[[], list[dict]]
 OpenFile = Callable[[dict], tuple[BinaryIO, str]]
 
@@ -76,7 +78,7 @@ def open_sample(ref: dict) -> tuple[BinaryIO, str]:
         raise SampleError(f"sample files of kind {ref.get('kind')!r} are not available")
     try:
         return source.open_file(ref)
-    except SampleError:
+    except (SampleError, ReaderError):
         raise
     except Exception as exc:  # a storage error from another app, in words
         raise SampleError(f"cannot open sample file {ref.get('name', '')}: {exc}") from exc
@@ -128,6 +130,12 @@ def _open_upload(ref: dict) -> tuple[BinaryIO, str]:
     path = (root / str(ref.get("id", ""))).resolve()
     if root not in path.parents or not path.is_file():
         raise SampleError(f"the uploaded sample {ref.get('name', '')!r} no longer exists")
+    if archive_kind(path.name):  # an uploaded archive: its first file is the sample
+        with path.open("rb") as listed:
+            members = list_archive_members(listed, path.name)
+        if not members:
+            raise SampleError(f"{path.name}: the archive holds no files")
+        return open_archive_member(path.open("rb"), path.name, members[0]), members[0]
     return path.open("rb"), path.name
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import json
 import re
 import zlib
 from collections import Counter
 
-from .settings import AVRO, CSV, JSON, NDJSON, PARQUET, PSV, TSV, FileSettings
+from .settings import AVRO, CSV, JSON, NDJSON, PARQUET, PSV, TSV, FileSettings, compression_of
 
 CANDIDATES = (",", ";", "\t", "|")
 _EXTENSIONS = {
@@ -29,22 +30,26 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+)?(Z|[-+]\d{2}:?\d{2})?$")
 _NAME = re.compile(r"^[A-Za-z_][\w .\-/#()]*$")
 
 
-def base_name(name: str) -> tuple[str, bool]:
-    """The file name without encryption/compression suffixes, and whether it ended in .gz."""
+def base_name(name: str) -> tuple[str, str]:
+    """The file name without encryption/compression suffixes, and the compression it names."""
     lower = name.lower().rsplit("/", 1)[-1]
     for suffix in (".pgp", ".gpg", ".asc"):
         lower = lower.removesuffix(suffix)
-    gz = lower.endswith((".gz", ".gzip"))
-    return lower.removesuffix(".gz").removesuffix(".gzip"), gz
+    compression = compression_of(lower)
+    for suffix in (".gz", ".gzip", ".bz2", ".bzip2"):
+        lower = lower.removesuffix(suffix)
+    return lower, compression
 
 
 def infer_settings(name: str, head: bytes) -> FileSettings:
     """Settings for a file named ``name`` whose first bytes are ``head`` (as stored)."""
-    stem, gz = base_name(name)
-    gz = gz or head[:2] == b"\x1f\x8b"
-    compression = "gzip" if gz else "none"
-    if gz:
-        head = _gunzip_prefix(head)
+    stem, compression = base_name(name)
+    if head[:2] == b"\x1f\x8b":
+        compression = "gzip"
+    elif head[:3] == b"BZh" and head[3:4].isdigit():
+        compression = "bzip2"
+    if compression != "none":
+        head = _decompress_prefix(head, compression)
     if head[:4] == b"Obj\x01":
         return FileSettings(AVRO, compression=compression)
     if head[:4] == b"PAR1":
@@ -79,10 +84,13 @@ def infer_settings(name: str, head: bytes) -> FileSettings:
     )
 
 
-def _gunzip_prefix(head: bytes) -> bytes:
+def _decompress_prefix(head: bytes, compression: str) -> bytes:
+    """What the first compressed bytes decompress to (a bzip2 block may need more: then b"")."""
     try:
+        if compression == "bzip2":
+            return bz2.BZ2Decompressor().decompress(head, 1024 * 1024)
         return zlib.decompressobj(wbits=31).decompress(head, 1024 * 1024)
-    except zlib.error:
+    except (zlib.error, OSError, EOFError):
         return b""
 
 

@@ -24,8 +24,18 @@ CONTENT_TYPES: dict[str, str] = {
     PARQUET: "Parquet",
 }
 DELIMITED_TYPES: dict[str, str] = {CSV: ",", TSV: "\t", PSV: "|"}
-COMPRESSIONS: dict[str, str] = {"none": "None", "gzip": "GZIP"}
+COMPRESSIONS: dict[str, str] = {"none": "None", "gzip": "GZIP", "bzip2": "BZIP2"}
 ENCODINGS: dict[str, str] = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "latin-1": "Latin-1"}
+
+
+def compression_of(name: str) -> str:
+    """The compression a file name says (``.gz``, ``.bz2``), else none."""
+    lower = name.lower()
+    if lower.endswith((".gz", ".gzip")):
+        return "gzip"
+    if lower.endswith((".bz2", ".bzip2")):
+        return "bzip2"
+    return "none"
 
 
 @dataclass
@@ -44,7 +54,7 @@ class FileSettings:
         if self.content_type not in CONTENT_TYPES:
             raise ValueError(f"unknown content type {self.content_type!r}")
         if self.compression not in COMPRESSIONS:
-            raise ValueError(f"unknown compression {self.compression!r} (use none or gzip)")
+            raise ValueError(f"unknown compression {self.compression!r} (use none, gzip or bzip2)")
         if len(self.delimiter) != 1:
             raise ValueError("the delimiter must be exactly one character")
         if len(self.quote) > 1:
@@ -95,7 +105,7 @@ class FileSettings:
         content_type = land_as.get("file/content-type", CSV)
         settings = cls(
             content_type=content_type,
-            compression="gzip" if name.lower().endswith((".gz", ".gzip")) else "none",
+            compression=compression_of(name),
             delimiter=land_as.get("file/separator", DELIMITED_TYPES.get(content_type, ",")),
             quote=land_as.get("file/quote", '"'),
             header_rows=int(land_as.get("file/header-rows", 1)),

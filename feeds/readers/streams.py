@@ -1,7 +1,8 @@
-"""Small stream helpers: count bytes, replay a peeked prefix, decompress gzip, spool to disk."""
+"""Small stream helpers: count bytes, replay a peeked prefix, decompress within limits, spool."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import shutil
@@ -10,6 +11,7 @@ import zlib
 from typing import BinaryIO
 
 from .errors import ReaderError
+from .limits import Limits, check_output, current_limits
 
 CHUNK = 1024 * 1024
 
@@ -104,38 +106,84 @@ def peek(stream: BinaryIO, size: int) -> tuple[bytes, BinaryIO]:
     return head, PrefixedStream(head, stream)  # type: ignore[return-value]
 
 
-class GunzipStream(ReadOnlyStream):
-    """Streaming gzip decompression that turns zlib/gzip failures into ReaderError."""
+class DecompressedStream(ReadOnlyStream):
+    """Streaming gzip or bzip2 decompression, bounded by the limits: bytes are counted as they
+    come out and the read that crosses a limit raises ReaderError (naming the setting), so a
+    bomb costs at most one chunk past the limit. Codec failures become ReaderError too."""
 
-    def __init__(self, stream: BinaryIO, name: str, *, context: str = "") -> None:
+    codec = ""
+
+    def __init__(
+        self, stream: BinaryIO, name: str, *, context: str = "", limits: Limits | None = None
+    ) -> None:
         self._counter = CountingStream(stream)
-        self._gz = gzip.GzipFile(fileobj=self._counter, mode="rb")  # type: ignore[arg-type]
+        self._file = self._open(self._counter)
         self._name = name
         self._context = context  # e.g. "unable to decompress archive: "
+        self._limits = limits or current_limits()
+        self._out = 0
+
+    def _open(self, raw: CountingStream) -> BinaryIO:
+        raise NotImplementedError
 
     def read(self, size: int = -1) -> bytes:
+        """``size`` bytes (fewer only at the end); all of it for -1, one chunk at a time."""
+        want = size if size is not None and size >= 0 else None
+        parts: list[bytes] = []
+        got = 0
+        while want is None or got < want:
+            data = self._read_chunk(CHUNK if want is None else min(CHUNK, want - got))
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        return b"".join(parts)
+
+    def _read_chunk(self, size: int) -> bytes:
         try:
-            return self._gz.read(size if size is not None else -1)
+            data = self._file.read(size)
         except EOFError as e:
             raise self._error(
-                "truncated gzip: the compressed data ends before the end-of-stream marker "
-                "(was the file cut short while uploading?)"
+                f"truncated {self.codec}: the compressed data ends before the end-of-stream "
+                "marker (was the file cut short while uploading?)"
             ) from e
         except gzip.BadGzipFile as e:
             raise self._error(
                 f"not gzip data ({e}) — is the file really compressed? Try compression none"
             ) from e
         except (zlib.error, OSError) as e:
-            raise self._error(f"corrupt gzip data ({e})") from e
+            raise self._error(f"corrupt {self.codec} data ({e})") from e
+        self._out += len(data)
+        problem = check_output(self._limits, self._out, self._counter.count)
+        if problem:
+            raise ReaderError.at(self._name, "", self._context + problem)
+        return data
 
     def _error(self, cause: str) -> ReaderError:
         return ReaderError.at(self._name, f"byte {self._counter.count}", self._context + cause)
 
 
+class GunzipStream(DecompressedStream):
+    codec = "gzip"
+
+    def _open(self, raw: CountingStream) -> BinaryIO:
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+
+
+class Bunzip2Stream(DecompressedStream):
+    codec = "bzip2"
+
+    def _open(self, raw: CountingStream) -> BinaryIO:
+        return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
+
+
+DECOMPRESSORS: dict[str, type[DecompressedStream]] = {"gzip": GunzipStream, "bzip2": Bunzip2Stream}
+
+
 def decompressed(stream: BinaryIO, name: str, compression: str) -> BinaryIO:
-    """The decompressed view of ``stream`` for the given compression (``none`` or ``gzip``)."""
-    if compression == "gzip":
-        return GunzipStream(stream, name)  # type: ignore[return-value]
+    """The decompressed view of ``stream`` for the given compression (none, gzip or bzip2)."""
+    if compression in DECOMPRESSORS:
+        return DECOMPRESSORS[compression](stream, name)  # type: ignore[return-value]
     if compression != "none":
         raise ReaderError.at(name, "", f"unsupported compression {compression!r}")
     return stream

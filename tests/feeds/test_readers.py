@@ -581,7 +581,7 @@ def test_pgp_decrypts_with_the_right_key(pgp_keys: dict) -> None:  # type: ignor
 
 
 def test_pgp_errors_say_why(pgp_keys: dict) -> None:  # type: ignore[type-arg]
-    with pytest.raises(ReaderError, match="PGP error: bad passphrase"):
+    with pytest.raises(ReaderError, match="PGP error: the passphrase does not unlock"):
         decrypt_pgp(io.BytesIO(pgp_keys["message"]), pgp_keys["ours"], "wrong")
     with pytest.raises(ReaderError, match="PGP error: .*different key"):
         decrypt_pgp(io.BytesIO(pgp_keys["message"]), pgp_keys["other"], "other")
