@@ -52,12 +52,12 @@ def list_archive_members(stream: BinaryIO, name: str) -> list[str]:
             return _unique(name, [i.filename for i in files])
     names = []
     with _tar_errors(name):
-        with _open_tar(stream, name, limits) as archive:
-            for info in archive:
-                if info.isdir():
+        with _open_tar(stream, name, limits) as tar:
+            for entry in tar:
+                if entry.isdir():
                     continue
-                _check_tar_member(name, info)
-                names.append(info.name)
+                _check_tar_member(name, entry)
+                names.append(entry.name)
                 _check_count(name, len(names), limits)
     return _unique(name, names)
 
@@ -79,18 +79,18 @@ def open_archive_member(stream: BinaryIO, name: str, member: str) -> BinaryIO:
             opened = archive.open(info)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError) as e:
             raise _zip_member_error(name, member, f"is corrupt ({e})") from e
-        return _ZipMember(opened, info, name, limits)  # type: ignore[return-value]
+        return _ZipMember(opened, info, name, limits)  # type: ignore[arg-type, return-value]
     seen: list[str] = []
     with _tar_errors(name):
-        archive = _open_tar(stream, name, limits)
-        for info in archive:
-            if info.name == member and info.isfile():
-                _check_tar_member(name, info)
-                extracted = archive.extractfile(info)
+        tar = _open_tar(stream, name, limits)
+        for entry in tar:
+            if entry.name == member and entry.isfile():
+                _check_tar_member(name, entry)
+                extracted = tar.extractfile(entry)
                 assert extracted is not None
-                return _TarMember(extracted, archive, name)  # type: ignore[return-value]
-            if info.isfile():
-                seen.append(info.name)
+                return _TarMember(extracted, tar, name)  # type: ignore[arg-type, return-value]
+            if entry.isfile():
+                seen.append(entry.name)
     raise _missing(name, member, seen)
 
 

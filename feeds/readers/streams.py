@@ -201,4 +201,4 @@ def spool(stream: BinaryIO) -> BinaryIO:
     tmp = tempfile.TemporaryFile()
     shutil.copyfileobj(stream, tmp, CHUNK)
     tmp.seek(0)
-    return tmp  # type: ignore[return-value]
+    return tmp
