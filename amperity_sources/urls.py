@@ -6,6 +6,7 @@ from . import views
 urlpatterns = [
     path("", views.sources, name="sources"),
     path("healthz", views.healthz, name="healthz"),
+    path("status/", views.status, name="status"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("credentials/", include("credentials.urls")),

@@ -4,8 +4,10 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from courier_groups.selectors import groups_for_sources_page
-from couriers.selectors import couriers_for_sources_page
+from couriers.selectors import couriers_for_sources_page, runs_waiting_for_task_queue
 from feeds.selectors import domain_tables_for_sources_page, feeds_for_sources_page
+
+from .status import database_ok, launcher_status, task_queue_ok
 
 
 def sources(request):
@@ -23,3 +25,17 @@ def sources(request):
 
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
+
+
+def status(request):
+    """The processes the launcher supervises (state, restarts, last error) and live checks."""
+    return render(
+        request,
+        "status.html",
+        {
+            "stack": launcher_status(),
+            "database_error": database_ok(),
+            "queue_error": task_queue_ok(),
+            "waiting_runs": runs_waiting_for_task_queue(),
+        },
+    )
