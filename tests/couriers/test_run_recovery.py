@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from datetime import date, timedelta
+from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -22,7 +23,14 @@ from amperity_sources.db import domain_connection
 from amperity_sources.embedded import EmbeddedRedis, free_port
 from amperity_sources.tasks import retention_prune
 from couriers.models import CourierRun, LoadLedger, RunDispatch, RunEvent, RunLoad, RunReject
-from couriers.services.dispatch import QUEUE_BACK, QUEUE_DOWN, outbox_dispatch
+from couriers.services import dispatch
+from couriers.services.dispatch import (
+    EXECUTE_RUN_TASK,
+    QUEUE_BACK,
+    QUEUE_DOWN,
+    SEND_RETRY_POLICY,
+    outbox_dispatch,
+)
 from couriers.services.ledger import (
     COMMITTED_BEFORE_DEATH,
     INTERRUPTED,
@@ -74,17 +82,16 @@ def assert_ground_truth(feed, expected: dict) -> None:
 # ------------------------------------------------------------------ a broker of our own
 @contextlib.contextmanager
 def broker(url: str):
-    """This process sends tasks to ``url`` (the web request's on_commit, the dispatcher)."""
-    before = celery_app.conf.broker_url
-    celery_app.conf.broker_url = url
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    try:
+    """This process sends runs to ``url`` (the request's on_commit, the dispatcher): the same
+    send_task, over a connection to our own broker."""
+
+    def queue_run(run_id: int) -> None:
+        with celery_app.connection_for_write(url) as conn:
+            celery_app.send_task(EXECUTE_RUN_TASK, args=[run_id], connection=conn, retry=True,
+                                 retry_policy=SEND_RETRY_POLICY)  # fmt: skip
+
+    with mock.patch.object(dispatch, "queue_run", queue_run):
         yield
-    finally:
-        celery_app.conf.broker_url = before
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -144,7 +151,13 @@ def test_redis_restarted_mid_run_and_while_idle_the_worker_rides_through(
                 run.refresh_from_db()
                 return run.status == CourierRun.Status.RUNNING and run.files_done > 0
 
-            wait_until(mid_run, timeout=60, interval=0.1, message="the run never started")
+            try:
+                wait_until(mid_run, timeout=60, interval=0.1)
+            except AssertionError:
+                entry = RunDispatch.objects.filter(run=run).values().first()
+                raise AssertionError(
+                    f"the run never started: {run.status} {entry}\n{log.read_text()[-3000:]}"
+                ) from None
             restart(own_redis)
             proxy.calm()
             wait_until(lambda: run_finished(run), timeout=120, message="the run did not finish")
