@@ -102,13 +102,13 @@ def own_redis(tmp_path):
 
 
 def start_worker(tmp_path, redis_url: str) -> tuple[subprocess.Popen, object]:
-    """A prefork worker (as the launcher starts it) on our own broker."""
+    """A prefork worker as the launcher starts it (two processes), on our own broker."""
     log = tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log"
     env = dict(os.environ, DATABASE_URL=_test_database_url(), REDIS_URL=redis_url,
                PYTHONUNBUFFERED="1")  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "amperity_sources", "worker", "-l", "info",
-         "--concurrency", "1", "-n", f"own-{uuid.uuid4().hex[:6]}@%h"],
+         "--concurrency", "2", "-n", f"own-{uuid.uuid4().hex[:6]}@%h"],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     wait_until(lambda: b" ready." in log.read_bytes() or process.poll() is not None,
