@@ -293,7 +293,7 @@ def _recover(run: CourierRun, now: datetime) -> None:
             f"{LOST_WORKER}; {what} Retrying (attempt {deaths + 1} of {MAX_ATTEMPTS}).",
             RunEvent.Level.WARNING,
         )
-        entry = run_dispatch_create(run, due_at=now)
+        entry = run_dispatch_create(run)  # due at once (``now`` may be a test's future)
         transaction.on_commit(lambda: run_dispatch_send(entry.pk))
 
 
