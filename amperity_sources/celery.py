@@ -12,9 +12,9 @@ app.autodiscover_tasks()
 
 
 def _seconds(name: str, default: float) -> float:
-    from django.conf import settings
-
-    return float(getattr(settings, name, default))
+    """From the environment (see README), not from Django's settings: importing the Celery
+    app must not configure Django before the launcher or a benchmark has set DATABASE_URL."""
+    return float(os.environ.get(name) or default)
 
 
 app.conf.beat_schedule = {

@@ -114,11 +114,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # How often a run waiting for late files looks again.
 SOURCES_WAIT_RETRY_SECONDS = int(env("SOURCES_WAIT_RETRY_SECONDS", "60") or 60)
 # A run whose worker has not reported for this long is presumed dead and requeued (a live
-# worker beats every 5 s; the watchdog looks every SOURCES_WATCHDOG_SECONDS).
+# worker beats every 5 s; beat runs the watchdog every SOURCES_WATCHDOG_SECONDS and the run
+# outbox every SOURCES_DISPATCH_SECONDS: both read from the environment in celery.py).
 SOURCES_RUN_STALE_SECONDS = int(env("SOURCES_RUN_STALE_SECONDS", "30") or 30)
-SOURCES_WATCHDOG_SECONDS = float(env("SOURCES_WATCHDOG_SECONDS", "10") or 10)
-# How often beat sends the run outbox (runs requested while the task queue was down).
-SOURCES_DISPATCH_SECONDS = float(env("SOURCES_DISPATCH_SECONDS", "5") or 5)
 # Run events, rejected rows and notifications of runs finished this long ago are pruned.
 SOURCES_RETENTION_DAYS = int(env("SOURCES_RETENTION_DAYS", "90") or 90)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
