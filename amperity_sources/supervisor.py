@@ -21,7 +21,7 @@ from pathlib import Path
 logger = logging.getLogger("sources.launcher")
 BACKOFF_FIRST = 1.0  # seconds before the first restart of a crashed process
 BACKOFF_MAX = 30.0
-STEADY_AFTER = 60.0  # a process that ran this long is healthy again: backoff starts over
+STEADY_AFTER = 10.0  # a process that ran this long started fine: backoff starts over
 STATUS_FILE = "status.json"
 
 

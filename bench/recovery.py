@@ -63,7 +63,7 @@ def run_bench(data_dir: Path, kills: int, rows: int) -> str:
 
     endpoint = os.environ["S3_ENDPOINT_URL"]
     bucket = f"recovery-{uuid.uuid4().hex[:8]}"
-    s3 = make_s3_client(endpoint)
+    s3 = make_s3_client(endpoint, "test", "test-secret")  # moto takes any keys
     ensure_bucket(s3, bucket)
     started = time.monotonic()
     summary = write_dated_export(s3, bucket, DAYS, rows=rows, seed=41, tables=("users",))
