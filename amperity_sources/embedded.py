@@ -21,8 +21,12 @@ logger = logging.getLogger(__name__)
 
 
 def free_port(preferred: int | None = None) -> int:
+    """The preferred port if nothing listens on it, else any free one. SO_REUSEADDR, as the
+    servers themselves set it: a port whose previous sockets are in TIME_WAIT (a restart
+    within a minute of stopping) is free to them, so it is free here too."""
     for port in ([preferred] if preferred else []) + [0]:
         with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:

@@ -174,11 +174,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker blip must not kill a load: the run's state lives in Postgres, not in the broker.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Workers and beat wait for a broker that is down (at start or later) instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # How often a run waiting for late files looks again.
 SOURCES_WAIT_RETRY_SECONDS = int(env("SOURCES_WAIT_RETRY_SECONDS", "60") or 60)
-# A run whose worker has not reported for this long is presumed dead and requeued.
-SOURCES_RUN_STALE_SECONDS = int(env("SOURCES_RUN_STALE_SECONDS", "120") or 120)
+# A run whose worker has not reported for this long is presumed dead and requeued (a live
+# worker beats every 5 s; beat runs the watchdog every SOURCES_WATCHDOG_SECONDS and the run
+# outbox every SOURCES_DISPATCH_SECONDS: both read from the environment in celery.py).
+SOURCES_RUN_STALE_SECONDS = int(env("SOURCES_RUN_STALE_SECONDS", "30") or 30)
+# Run events, rejected rows and notifications of runs finished this long ago are pruned.
+SOURCES_RETENTION_DAYS = int(env("SOURCES_RETENTION_DAYS", "90") or 90)
 # Reader limits (feeds/readers/settings.py): a file past one is refused, naming the setting.
 SOURCES_MAX_JSON_DEPTH = int(env("SOURCES_MAX_JSON_DEPTH", "64") or 64)
 SOURCES_MAX_QUOTED_VALUE_BYTES = int(

@@ -24,6 +24,7 @@ urlpatterns = [
         "favicon.ico",
         login_not_required(RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     ),
+    path("status/", views.status, name="status"),
     path("accounts/", include(accounts)),
     path("admin/", admin.site.urls),
     path("credentials/", include("credentials.urls")),

@@ -10,8 +10,10 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import requires_csrf_token
 
 from courier_groups.selectors import groups_for_sources_page
-from couriers.selectors import couriers_for_sources_page
+from couriers.selectors import couriers_for_sources_page, runs_waiting_for_task_queue
 from feeds.selectors import domain_tables_for_sources_page, feeds_for_sources_page
+
+from .status import database_ok, launcher_status, task_queue_ok
 
 
 def sources(request):
@@ -46,3 +48,17 @@ def server_error(request):
         logging.getLogger(__name__).exception("the 500 page could not be rendered")
         body = "<h1>Server Error (500)</h1>"
     return HttpResponseServerError(body)
+
+
+def status(request):
+    """The processes the launcher supervises (state, restarts, last error) and live checks."""
+    return render(
+        request,
+        "status.html",
+        {
+            "stack": launcher_status(),
+            "database_error": database_ok(),
+            "queue_error": task_queue_ok(),
+            "waiting_runs": runs_waiting_for_task_queue(),
+        },
+    )

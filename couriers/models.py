@@ -167,6 +167,8 @@ class RunLoad(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Nothing new"
+        # Its worker died mid-load: the load was rolled back (the ledger says so).
+        INTERRUPTED = "interrupted", "Interrupted"
 
     run = models.ForeignKey(CourierRun, on_delete=models.CASCADE, related_name="loads")
     feed = models.ForeignKey("feeds.Feed", on_delete=models.CASCADE, related_name="run_loads")
@@ -243,3 +245,7 @@ class HeapDump(models.Model):
 
     def __str__(self) -> str:
         return f"{self.courier} dump {self.dump_id}"
+
+
+# The outbox and the load ledger live in their own module (see it for why).
+from .models_recovery import LoadLedger, RunDispatch  # noqa: E402, F401

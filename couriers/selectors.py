@@ -10,3 +10,10 @@ def couriers_for_sources_page():
         last_run_status=Subquery(latest.values("status")[:1]),
         last_run_at=Subquery(latest.values("created_at")[:1]),
     )
+
+
+def runs_waiting_for_task_queue() -> int:
+    """Runs requested while the task queue was down, not sent to the workers yet."""
+    from .models import RunDispatch
+
+    return RunDispatch.objects.filter(dispatched_at__isnull=True).count()

@@ -76,3 +76,12 @@ def _email(notification: Notification) -> None:
         )
     except Exception:  # e-mail is a courtesy; a mail outage must not fail a run
         logger.exception("could not e-mail notification %s", notification.pk)
+
+
+def notifications_prune(*, before) -> int:
+    """Delete notifications last changed before ``before`` (a retention limit); a running
+    one is kept whatever its age (its run is still going, or the watchdog will end it)."""
+    old = Notification.objects.filter(updated_at__lt=before).exclude(
+        level=Notification.Level.RUNNING
+    )
+    return old.delete()[0]

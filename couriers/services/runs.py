@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import date, datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -13,20 +12,19 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from amperity_sources.celery import app as celery_app
 from notifications.models import Notification
 from notifications.services import notification_status_post
 
 from ..models import Courier, CourierRun, RunEvent
-
-EXECUTE_RUN_TASK = "couriers.execute_run"
-
-
-def queue_run(run_id: int) -> None:
-    """Send the run to the workers. By task name, so this module does not import the tasks
-    module (which imports the pipeline, which imports this module)."""
-    celery_app.send_task(EXECUTE_RUN_TASK, args=[run_id])
-
+from .dispatch import (  # noqa: F401 - EXECUTE_RUN_TASK and queue_run are re-exported
+    EXECUTE_RUN_TASK,
+    outbox_dispatch,
+    queue_run,
+    run_dispatch_create,
+    run_dispatch_send,
+)
+from .events import run_event
+from .ledger import close_dead_attempt
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # a run whose worker dies this many times is failed, not retried again
@@ -36,7 +34,7 @@ LOST_WORKER = "The worker running this courier stopped without finishing"
 def stale_after() -> timedelta:
     """A run whose worker has not reported for this long is presumed dead (killed, OOM,
     reboot). A live worker beats every few seconds whatever it is doing (see RunPulse)."""
-    return timedelta(seconds=getattr(settings, "SOURCES_RUN_STALE_SECONDS", 120))
+    return timedelta(seconds=getattr(settings, "SOURCES_RUN_STALE_SECONDS", 30))
 
 
 class CourierBusy(Exception):
@@ -66,7 +64,10 @@ def courier_run_start(
     any_day: bool = False,
     queue: bool = True,
 ) -> CourierRun:
-    """Record a run request and queue it for a worker (after the transaction commits)."""
+    """Record a run request with its outbox entry, and send it to the workers when the
+    transaction commits. If the task queue is down then, the run stays queued and the beat
+    dispatcher sends it when the queue is back (see services/dispatch.py); ``queue=False``
+    records the run only (the caller sends it)."""
     start_date, end_date = _check_dates(mode, start_date, end_date)
     run = CourierRun(
         courier=courier,
@@ -84,6 +85,7 @@ def courier_run_start(
     try:
         with transaction.atomic():
             run.save()
+            entry = run_dispatch_create(run) if queue else None
     except IntegrityError:
         active = courier.runs.filter(status__in=CourierRun.ACTIVE_STATUSES).first()
         since = f", started {timezone.localtime(active.created_at):%H:%M}" if active else ""
@@ -93,8 +95,8 @@ def courier_run_start(
         ) from None
     run_event(run, "Courier run request: " + run_description(run))
     _notify(run, Notification.Level.RUNNING, "Queued")
-    if queue:
-        transaction.on_commit(lambda: queue_run(run.pk))
+    if entry is not None:
+        transaction.on_commit(lambda: run_dispatch_send(entry.pk))
     return run
 
 
@@ -186,7 +188,7 @@ class RunPulse:
 
     def __init__(self, run: CourierRun) -> None:
         self.run = run
-        self.interval = max(1.0, min(15.0, stale_after().total_seconds() / 4))
+        self.interval = max(1.0, min(5.0, stale_after().total_seconds() / 6))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"run-{run.pk}-pulse", daemon=True)
 
@@ -201,18 +203,15 @@ class RunPulse:
     def _beat(self) -> None:
         try:
             while not self._stop.wait(self.interval):
-                _owned(self.run).filter(status__in=CourierRun.ACTIVE_STATUSES).update(
-                    heartbeat_at=timezone.now()
-                )
-        except Exception:  # a DB hiccup: the progress heartbeats still run
-            logger.exception("run %s: heartbeat thread failed", self.run.pk)
+                try:
+                    _owned(self.run).filter(status__in=CourierRun.ACTIVE_STATUSES).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception:  # a DB hiccup: beat again on a fresh connection next time
+                    logger.warning("run %s: heartbeat failed", self.run.pk, exc_info=True)
+                    connection.close()
         finally:
             connection.close()  # this thread's own connection
-
-
-def run_event(run: CourierRun, message: str, level: str = RunEvent.Level.INFO) -> None:
-    RunEvent.objects.create(run=run, message=message, level=level)
-    logger.info("courier run %s: %s", run.pk, message)
 
 
 def run_finish(run: CourierRun, status: str, message: str = "", *, warning: bool = False) -> None:
@@ -236,12 +235,15 @@ def run_finish(run: CourierRun, status: str, message: str = "", *, warning: bool
 
 
 def runs_watchdog(*, now: datetime | None = None) -> list[int]:
-    """Requeue runs whose worker died; fail them after MAX_ATTEMPTS. Returns the run ids seen.
+    """Send runs the task queue never got; requeue runs whose worker died, closing the dead
+    attempt with what really happened; fail them after MAX_ATTEMPTS. Returns the stale run
+    ids seen.
 
     A run is put back in the queue only if its heartbeat is still stale at that moment, so a
     worker that was merely slow loses nothing: its next heartbeat notices the takeover and it
     stops, rolling its load back (RunLost)."""
     now = now or timezone.now()
+    outbox_dispatch(now=now)  # runs stuck queued because the broker was down
     cutoff = now - stale_after()
     stale = CourierRun.objects.filter(
         status__in=[CourierRun.Status.RUNNING, CourierRun.Status.STOPPING],
@@ -250,32 +252,61 @@ def runs_watchdog(*, now: datetime | None = None) -> list[int]:
     seen = []
     for run in stale:
         seen.append(run.pk)
-        deaths = run.events.filter(message__startswith=LOST_WORKER).count() + 1
-        if run.status == CourierRun.Status.STOPPING:
-            run_finish(
-                run,
-                CourierRun.Status.STOPPED,
-                "The worker stopped before finishing; the load in progress was rolled back.",
+        with transaction.atomic():
+            locked = (
+                CourierRun.objects.select_for_update(skip_locked=True)
+                .filter(pk=run.pk, attempts=run.attempts, heartbeat_at__lt=cutoff)
+                .filter(status__in=[CourierRun.Status.RUNNING, CourierRun.Status.STOPPING])
+                .first()
             )
-        elif deaths >= MAX_ATTEMPTS:
-            run_finish(
-                run,
-                CourierRun.Status.FAILED,
-                f"The worker running this courier stopped {deaths} times without finishing "
-                "(killed or out of memory?). No domain table was changed by the unfinished "
-                "load. Run the courier again, or check the worker's log.",
-            )
-        elif CourierRun.objects.filter(
-            pk=run.pk, status=CourierRun.Status.RUNNING, heartbeat_at__lt=cutoff
-        ).update(status=CourierRun.Status.QUEUED, rows_done=0, files_done=0):
-            run_event(
-                run,
-                f"{LOST_WORKER}; the load in progress was rolled back. Retrying "
-                f"(attempt {deaths + 1} of {MAX_ATTEMPTS}).",
-                RunEvent.Level.WARNING,
-            )
-            transaction.on_commit(partial(queue_run, run.pk))
+            if locked is None:  # it beat meanwhile, or another watchdog has it
+                continue
+            _recover(locked, now)
     return seen
+
+
+def _recover(run: CourierRun, now: datetime) -> None:
+    deaths = run.events.filter(message__startswith=LOST_WORKER).count() + 1
+    committed, rolled_back = close_dead_attempt(run, now=now)
+    what = _attempt_outcome(committed, rolled_back)
+    if run.status == CourierRun.Status.STOPPING:
+        run_finish(run, CourierRun.Status.STOPPED, f"The worker stopped before finishing; {what}")
+    elif deaths >= MAX_ATTEMPTS:
+        unchanged = (
+            "No domain table was changed by the unfinished load."
+            if not committed
+            else f"Committed before it stopped: {', '.join(committed)}; nothing else changed."
+        )
+        run_finish(
+            run,
+            CourierRun.Status.FAILED,
+            f"The worker running this courier stopped {deaths} times without finishing "
+            f"(killed or out of memory?). {unchanged} Run the courier again, or check the "
+            "worker's log.",
+        )
+    else:
+        CourierRun.objects.filter(pk=run.pk).update(
+            status=CourierRun.Status.QUEUED, rows_done=0, files_done=0
+        )
+        run_event(
+            run,
+            f"{LOST_WORKER}; {what} Retrying (attempt {deaths + 1} of {MAX_ATTEMPTS}).",
+            RunEvent.Level.WARNING,
+        )
+        entry = run_dispatch_create(run)  # due at once (``now`` may be a test's future)
+        transaction.on_commit(lambda: run_dispatch_send(entry.pk))
+
+
+def _attempt_outcome(committed: list[str], rolled_back: list[str]) -> str:
+    """What the dead attempt left behind, from its RunLoad rows and the load ledger."""
+    parts = []
+    if committed:
+        parts.append(f"{', '.join(committed)} committed before it stopped")
+    if rolled_back:
+        parts.append(f"the load of {', '.join(rolled_back)} in progress was rolled back")
+    if not parts:
+        return "no load was in progress."
+    return "; ".join(parts) + "."
 
 
 def duration_words(delta: timedelta) -> str:

@@ -11,6 +11,7 @@ from ..charts import run_history_chart
 from ..forms_run import RunCourierForm
 from ..models import Courier, CourierRun
 from ..run_impact import run_impact
+from ..services.dispatch import QUEUE_DOWN, run_dispatch_pending
 from ..services.runs import CourierBusy, RunRequestError, courier_run_start, courier_run_stop
 
 
@@ -23,6 +24,8 @@ def run_courier(request, pk: int):
         except (CourierBusy, RunRequestError) as exc:
             form.add_error(None, str(exc))
         else:
+            if run_dispatch_pending(run):  # the task queue was down: the dispatcher sends it
+                messages.warning(request, QUEUE_DOWN)
             return redirect("couriers:run_detail", run.pk)
     status = 409 if form.non_field_errors() else (400 if form.errors else 200)
     return render(
