@@ -12,6 +12,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+import psycopg
+from django import db
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +29,7 @@ from feeds.services import feed_table_spec
 from .models import CourierRun, LandedFile, LoadedObject, RunEvent, RunLoad, RunReject
 from .resuming import ResumingStream
 from .s3 import RangedFile, S3Error, key_in_scope
+from .services.ledger import load_ledger_committed, load_ledger_record
 from .services.runs import run_event, run_heartbeat
 
 SEEKABLE_TYPES = {"application/x-parquet"}
@@ -122,6 +125,34 @@ def load_feed(
                 RunEvent.Level.WARNING,
             )
             time.sleep(LOAD_RETRY_SECONDS * 2 ** (attempt - 1))
+        except (psycopg.OperationalError, db.OperationalError) as exc:
+            # The database connection broke (server restart, terminated backend, network):
+            # whether the commit happened is known only from the ledger.
+            db.close_old_connections()
+            db.connection.close()
+            committed = load_ledger_committed(run, feed, attempt=run.attempts)
+            if committed is not None:  # it committed just before the connection broke
+                result = LoadResult(
+                    rows_read=committed.rows_read,
+                    inserted=committed.inserted,
+                    updated=committed.updated,
+                    rejected=committed.rejected,
+                )
+                break
+            cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if attempt == LOAD_ATTEMPTS:
+                _record_load(run_load, LoadResult(), RunLoad.Status.FAILED, cause)
+                raise RunFailed(
+                    f"{feed.table_name}: the database connection was lost ({cause}) "
+                    f"{LOAD_ATTEMPTS} times; nothing was written to the table."
+                ) from None
+            run_event(
+                run,
+                f"{feed.table_name}: the database connection was lost ({cause}); the load was "
+                f"rolled back; trying again (attempt {attempt + 1} of {LOAD_ATTEMPTS}).",
+                RunEvent.Level.WARNING,
+            )
+            time.sleep(LOAD_RETRY_SECONDS * 2 ** (attempt - 1))
     with transaction.atomic():
         _record_load(run_load, result, RunLoad.Status.SUCCEEDED)
         _store_rejects(run, feed, result)
@@ -189,8 +220,10 @@ def _load_once(
         run_heartbeat(run, rows_done=rows_before + rows, files_done=files_before + opened[0])
 
     try:
-        with domain_connection() as conn:
-            return load(
+        with domain_connection() as conn, conn.transaction():
+            # The loader's transaction nests in this one (a savepoint); the ledger row commits
+            # with the data, so recovery knows whether this load happened.
+            result = load(
                 conn,
                 feed_table_spec(feed),
                 sources,
@@ -199,6 +232,11 @@ def _load_once(
                 on_progress=on_progress,
                 keep_when_empty=True,
             )
+            if not result.kept:
+                load_ledger_record(
+                    conn, run=run, feed=feed, files=files, truncate=truncate, result=result
+                )
+            return result
     except LoadStopped as stopped:
         _record_load(run_load, stopped.result, RunLoad.Status.FAILED, "stopped")
         raise RunStopped(stopped_message([])) from None

@@ -30,6 +30,12 @@ from .heap.runs import heap_run
 from .landing import archive_members, find_entity_objects, land_object, run_dates
 from .models import Courier, CourierRun, LandedFile, LoadedObject, RunEvent
 from .s3 import RangedFile, S3Error
+from .services.ledger import (
+    database_fault,
+    load_ledger_adopt,
+    load_ledger_committed,
+    load_ledger_tables,
+)
 from .services.runs import RunLost, RunPulse, run_claim, run_event, run_finish, run_heartbeat
 
 logger = logging.getLogger(__name__)
@@ -99,14 +105,20 @@ def _execute(run: CourierRun) -> str | None:
     except RunLost:
         raise
     except Exception as exc:  # a bug or an outage: say so, keep the traceback in the log
+        if database_fault(exc):
+            # The run record cannot be written either: the pulse stops, and the watchdog
+            # requeues the run from the ledger's truth once the database is back.
+            logger.warning("courier run %s: database connection lost", run.pk, exc_info=True)
+            raise
         logger.exception("courier run %s failed", run.pk)
         run_finish(run, CourierRun.Status.FAILED, f"Unexpected error: {type(exc).__name__}: {exc}")
     return None
 
 
-def _check_stop(run: CourierRun, loaded: list[str]) -> None:
+def _check_stop(run: CourierRun) -> None:
+    """Honour a Stop between steps, saying which tables this run really committed."""
     if run_heartbeat(run) == CourierRun.Status.STOPPING:
-        raise RunStopped(stopped_message(loaded))
+        raise RunStopped(stopped_message(load_ledger_tables(run)))
 
 
 # ------------------------------------------------------------------ landing
@@ -120,7 +132,7 @@ def land_files(run: CourierRun) -> tuple[list[LandedFile], list[str]]:
     missing_required: list[str] = []
     skipped: list[str] = []
     for index, entity in enumerate(courier.entities):
-        _check_stop(run, [])
+        _check_stop(run)
         objects, missing = find_entity_objects(client, run, entity)
         for miss in missing:
             if entity.get("object/optional"):
@@ -184,11 +196,21 @@ def apply_load_operations(run: CourierRun, landed: list[LandedFile]) -> list[str
     # The progress bar counts the files this run loads, not those loaded before.
     run_heartbeat(run, files_total=sum(len(p.files) for p in plan), files_done=0)
     warnings: list[str] = []
-    loaded: list[str] = []
     rows_before = 0
     for feed_plan in plan:
         feed = feed_plan.feed
-        _check_stop(run, loaded)
+        _check_stop(run)
+        committed = load_ledger_committed(run, feed)
+        if committed is not None:  # an earlier attempt of this run committed it, then died
+            load_ledger_adopt(run, committed)
+            run_event(
+                run,
+                f"{feed.table_name}: committed by attempt {committed.attempt} before its worker "
+                f"stopped ({committed.rows_read:,} rows read, {committed.inserted:,} inserted, "
+                f"{committed.updated:,} updated); not loaded again",
+            )
+            rows_before += committed.rows_read
+            continue
         if not feed_plan.files:
             warnings.append(_nothing_to_load(run, feed_plan))
             run_event(run, warnings[-1], RunEvent.Level.WARNING)
@@ -197,8 +219,7 @@ def apply_load_operations(run: CourierRun, landed: list[LandedFile]) -> list[str
                 run, feed, feed_plan.files, truncate=feed_plan.truncate, rows_before=rows_before
             )
         except RunStopped:
-            raise RunStopped(stopped_message(loaded)) from None
-        loaded.append(feed.table_name)
+            raise RunStopped(stopped_message(load_ledger_tables(run))) from None
         result = done.result
         rows_before += result.rows_read
         warnings += done.warnings

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import psycopg
+from django import db
 from django.utils import timezone
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -49,7 +50,7 @@ def load_ledger_record(
             feed.pk,
             run.attempts,
             truncate,
-            Jsonb([[f.key, f.etag] for f in files]),
+            Jsonb([[f.key, f.member, f.etag] for f in files]),
             result.rows_read,
             result.inserted,
             result.updated,
@@ -83,9 +84,9 @@ def load_ledger_adopt(run: CourierRun, entry: LoadLedger) -> None:
     loaded and the feed's last load time is the commit's. The pipeline calls it when it skips
     a feed the ledger says this run committed (not the watchdog: a truncate feed whose files
     count as loaded but is loaded again would be truncated and left empty)."""
-    for key, etag in entry.files:
+    for key, member, etag in entry.files:
         LoadedObject.objects.get_or_create(
-            feed_id=entry.feed_id, key=key, etag=etag, defaults={"run": run}
+            feed_id=entry.feed_id, key=key, member=member, etag=etag, defaults={"run": run}
         )
     Feed.objects.filter(pk=entry.feed_id).update(last_loaded_at=entry.committed_at)
 
@@ -101,7 +102,12 @@ def close_dead_attempt(
     ledger's committed counts, or "interrupted: rolled back". Returns (committed tables,
     rolled-back tables)."""
     now = now or timezone.now()
-    committed: list[str] = []
+    committed = [  # every load this attempt committed, whether its row was closed or not
+        entry.feed.table_name
+        for entry in LoadLedger.objects.filter(run_id=run.pk, attempt=run.attempts)
+        .select_related("feed")
+        .order_by("committed_at")
+    ]
     rolled_back: list[str] = []
     for load in run.loads.filter(status=RunLoad.Status.LOADING).select_related("feed"):
         entry = load_ledger_committed(run, load.feed, attempt=run.attempts)
@@ -110,7 +116,6 @@ def close_dead_attempt(
             load.rows_read, load.inserted = entry.rows_read, entry.inserted
             load.updated, load.rejected = entry.updated, entry.rejected
             load.error, load.finished_at = COMMITTED_BEFORE_DEATH, entry.committed_at
-            committed.append(load.feed.table_name)
         else:
             load.status, load.error, load.finished_at = RunLoad.Status.INTERRUPTED, INTERRUPTED, now
             rolled_back.append(load.feed.table_name)
@@ -123,4 +128,4 @@ def close_dead_attempt(
 def database_fault(exc: BaseException) -> bool:
     """A fault of the database connection itself (server restarted, connection terminated,
     network cut), after which whether a commit happened is known only from the ledger."""
-    return isinstance(exc, psycopg.OperationalError)
+    return isinstance(exc, psycopg.OperationalError | db.OperationalError | db.InterfaceError)

@@ -10,9 +10,6 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-
-pytest.skip("wired by the lead after merging loadpath", allow_module_level=True)
-
 from django.utils import timezone  # noqa: E402
 
 from couriers.models import CourierRun, LoadLedger, RunLoad  # noqa: E402
