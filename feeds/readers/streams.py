@@ -134,6 +134,8 @@ class GunzipStream(ReadOnlyStream):
 
 def decompressed(stream: BinaryIO, name: str, compression: str) -> BinaryIO:
     """The decompressed view of ``stream`` for the given compression (``none`` or ``gzip``)."""
+    if compression == "none":
+        compression, stream = sniffed_compression(stream)
     if compression == "gzip":
         return GunzipStream(stream, name)  # type: ignore[return-value]
     if compression != "none":
@@ -154,3 +156,19 @@ def spool(stream: BinaryIO) -> BinaryIO:
     shutil.copyfileobj(stream, tmp, CHUNK)
     tmp.seek(0)
     return tmp  # type: ignore[return-value]
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def sniffed_compression(stream: BinaryIO) -> tuple[str, BinaryIO]:
+    """The compression the first bytes say: gzip for gzip's magic bytes (a gzip file whose
+    name lacks .gz; no text, Avro or Parquet file starts so), else none; and the stream, still
+    at its start."""
+    if is_seekable(stream):
+        start = stream.tell()
+        head = read_exactly(stream, len(GZIP_MAGIC))
+        stream.seek(start)
+    else:
+        head, stream = peek(stream, len(GZIP_MAGIC))
+    return ("gzip" if head == GZIP_MAGIC else "none"), stream
