@@ -12,7 +12,7 @@ from feeds.readers import FileSettings, list_archive_members
 
 from .models import CourierRun, LandedFile
 from .patterns import FilePattern, days_in
-from .s3 import S3File, head, key_in_scope, list_matching
+from .s3 import KeyOutOfScope, S3File, head, key_in_scope, list_matching
 
 
 @dataclass
@@ -51,6 +51,7 @@ def find_entity_objects(client, run: CourierRun, entity: dict):
     found: dict[str, tuple[S3File, date | None]] = {}
     missing: list[MissingFile] = []
     for day in days:
+        _pattern_in_scope(courier, pattern, day)
         hits = list(list_matching(client, courier.bucket, pattern, day, courier.prefix))
         if not hits:
             missing.append(MissingFile(pattern.text, pattern.resolve(day), day))
@@ -59,6 +60,14 @@ def find_entity_objects(client, run: CourierRun, entity: dict):
     if run.any_day and found:
         missing = []  # a courier group's offset window accepts a file from any of its days
     return list(found.values()), missing
+
+
+def _pattern_in_scope(courier, pattern: FilePattern, day: date | None) -> None:
+    """KeyOutOfScope when the pattern can only name keys outside the courier's prefix: a run
+    then says so, not "no object matches" (list_matching would list nothing)."""
+    prefix, listing = courier.prefix or "", pattern.listing_prefix(day)
+    if not (prefix.startswith(listing) or listing.startswith(prefix)):
+        raise KeyOutOfScope("file pattern", pattern.resolve(day), prefix)
 
 
 def land_object(

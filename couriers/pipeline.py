@@ -29,7 +29,7 @@ from .feed_load import (
 from .heap.runs import heap_run
 from .landing import archive_members, find_entity_objects, land_object, run_dates
 from .models import Courier, CourierRun, LandedFile, LoadedObject, RunEvent
-from .s3 import RangedFile, S3Error
+from .s3 import KeyOutOfScope, RangedFile, S3Error
 from .services.ledger import (
     database_fault,
     load_ledger_adopt,
@@ -133,7 +133,10 @@ def land_files(run: CourierRun) -> tuple[list[LandedFile], list[str]]:
     skipped: list[str] = []
     for index, entity in enumerate(courier.entities):
         _check_stop(run)
-        objects, missing = find_entity_objects(client, run, entity)
+        try:
+            objects, missing = find_entity_objects(client, run, entity)
+        except KeyOutOfScope as exc:
+            raise RunFailed(f"entities[{index}]: {exc.problem}") from None
         for miss in missing:
             if entity.get("object/optional"):
                 run_event(run, f"Skipped missing optional file: {miss}", RunEvent.Level.WARNING)

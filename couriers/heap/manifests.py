@@ -100,6 +100,11 @@ def manifest_parse(data: bytes, *, key: str, bucket: str) -> Manifest:
         if not isinstance(incremental, bool):
             raise ManifestError(f"{where} ({name}): incremental must be true or false")
         keys = sorted((_object_key(f, bucket, f"{where} ({name})") for f in files), key=_part_order)
+        if not columns:
+            raise ManifestError(
+                f"{where} ({name}): lists no columns; Heap always names a table's columns — "
+                "is the manifest complete?"
+            )
         tables.append(ManifestTable(name, list(columns), keys, incremental))
     return Manifest(dump_id=dump_id, key=key, tables=tables)
 

@@ -50,6 +50,7 @@ def heap_run(run: CourierRun) -> list[str]:
         new = manifests_list(client, courier.bucket, courier.prefix, skip=set(loaded))
     except ManifestError as exc:
         raise RunFailed(f"Cannot read a Heap manifest: {exc}") from None
+    _refuse_reused_dump_ids(new, loaded)
     last = max(loaded.values(), default=None)
     done_ids = set(loaded.values())
     late = [m for m in new if last is not None and m.dump_id < last and m.dump_id not in done_ids]
@@ -135,6 +136,19 @@ def heap_run(run: CourierRun) -> list[str]:
     run_event(run, "Loaded dumps " + ", ".join(str(m.dump_id) for m in new))
     _refresh_identity(run, feeds)
     return warnings
+
+
+def _refuse_reused_dump_ids(new: list[Manifest], loaded: dict[str, int]) -> None:
+    """A new manifest describing a dump already loaded from another manifest is not skipped
+    as done: it may list other files, and which manifest is right only a person can tell."""
+    loaded_from = {dump_id: key for key, dump_id in loaded.items()}
+    for m in new:
+        if m.dump_id in loaded_from:
+            raise RunFailed(
+                f"Cannot read a Heap manifest: {m.key} describes dump {m.dump_id}, which was "
+                f"loaded from {loaded_from[m.dump_id]}; remove the manifest that is wrong. "
+                "Nothing was loaded."
+            )
 
 
 def _active_feeds(courier) -> dict[str, Feed]:

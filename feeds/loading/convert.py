@@ -27,8 +27,8 @@ Converter = Callable[[pa.Array], pa.Array]
 
 TS_UTC = pa.timestamp("us", tz="UTC")
 TS_NAIVE = pa.timestamp("us")
-MIN_DATE = np.datetime64("0001-01-01", "D")
-MAX_DATE = np.datetime64("9999-12-31", "D")
+MIN_DAY = int(np.datetime64("0001-01-01", "D").astype(np.int64))  # days since 1970-01-01
+MAX_DAY = int(np.datetime64("9999-12-31", "D").astype(np.int64))
 
 # Boolean scalars made without pa.scalar(), which imports pandas (~50 MB of RSS) on first use:
 # the typed (Avro/Parquet) path then never loads pandas into the loading process.
@@ -379,21 +379,16 @@ class ColumnPlan:
             bad.setdefault(int(i), reason)
 
     def _check_range(self, out: pa.Array, bad: dict[int, str]) -> None:
+        """Dates outside years 0001-9999 (Arrow parses year 0 and 10000+; Postgres and Python
+        cannot hold them) reject the row. Compared as day numbers: such a date has no Python
+        value to compare."""
         if self.field.type not in ("date", "datetime", "timestamp"):
             return
         days = pc.cast(out, pa.date32()) if self.field.type != "date" else out
-        bounds = pc.min_max(days)
-        low, high = bounds["min"].as_py(), bounds["max"].as_py()
-        if low is None or (
-            MIN_DATE <= np.datetime64(low, "D") and np.datetime64(high, "D") <= MAX_DATE
-        ):
-            return
-        values = days.to_numpy(zero_copy_only=False)
-        if values.dtype != np.dtype("datetime64[D]"):
-            values = values.astype("datetime64[D]")
-        wrong = (values < MIN_DATE) | (values > MAX_DATE)  # NaT compares False
-        for i in np.flatnonzero(wrong):
-            bad.setdefault(int(i), OUT_OF_RANGE)
+        numbers = pc.cast(days, pa.int32())
+        wrong = pc.or_(pc.less(numbers, MIN_DAY), pc.greater(numbers, MAX_DAY))
+        if pc.any(wrong).as_py():
+            self._reject_where(wrong, OUT_OF_RANGE, bad)
 
 
 def _bisect(
@@ -439,5 +434,5 @@ def shown_value(arr: pa.Array | None, i: int) -> str | None:
     value = arr[i].as_py()
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    text = value_text(value) or ""
+    text = (value_text(value) or "").replace("\x00", "\\x00")  # Postgres text holds no NUL
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"

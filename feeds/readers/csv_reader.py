@@ -29,6 +29,7 @@ from .streams import PrefixedStream, read_exactly
 HEADER_PEEK = 1024 * 1024
 CANDIDATES = (",", ";", "\t", "|")
 NOTES_METADATA = b"sources.notes"  # schema metadata: JSON list of what the reader changed
+_LINE_END = re.compile(r"\r\n|\n|\r")
 
 
 def describe_delimiter(d: str) -> str:
@@ -186,7 +187,7 @@ def _peek_head(stream: BinaryIO, settings: FileSettings) -> tuple[bytes, bool]:
         head += more
         if len(more) < 64 * 1024:
             return head, True
-        if head.count(b"\n") >= need or len(head) >= HEADER_PEEK:
+        if max(head.count(b"\n"), head.count(b"\r")) >= need or len(head) >= HEADER_PEEK:
             return head, False
 
 
@@ -197,16 +198,19 @@ def _decode(head: bytes, encoding: str, final: bool) -> str:
 
 
 def _first_line(head: bytes, encoding: str) -> str:
-    return _decode(head, encoding, final=False).split("\n", 1)[0].rstrip("\r")
+    """Line 1, whatever ends it (LF, CRLF or a classic Mac CR)."""
+    text = _decode(head, encoding, final=False)
+    return _LINE_END.split(text, maxsplit=1)[0]
 
 
 def _first_rows(head: bytes, eof: bool, settings: FileSettings, name: str) -> list[list[str]]:
     """The header rows (or the first data row when there is no header) parsed in Python."""
     text = _decode(head, settings.encoding, final=eof)
-    if not eof and "\n" in text:
-        text = text[: text.rfind("\n") + 1]
+    last_end = max(text.rfind("\n"), text.rfind("\r"))
+    if not eof and last_end >= 0:
+        text = text[: last_end + 1]
     reader = csv.reader(
-        io.StringIO(text),
+        io.StringIO(text, newline=""),  # CR, LF and CRLF all end a line, as pyarrow reads them
         delimiter=settings.delimiter,
         quotechar=settings.quote or None,
         quoting=csv.QUOTE_MINIMAL if settings.quote else csv.QUOTE_NONE,

@@ -11,7 +11,8 @@ are exact.
 Refused, naming the line or record and the key path: nesting deeper than
 ``SOURCES_MAX_JSON_DEPTH``; strings with a lone surrogate (``"\ud800"``), which no database
 text can hold; bytes that are not valid text in the declared encoding; NaN/Infinity inside a
-nested value (not JSON); keys longer than a column name can be.
+nested value (not JSON); keys longer than a column name can be; a key twice in one object;
+text after the closing ``]`` of a JSON array.
 """
 
 from __future__ import annotations
@@ -48,7 +49,34 @@ class _NonFinite(str):
     """NaN, Infinity or -Infinity: accepted by Python's json, but not JSON."""
 
 
-_decoder = json.JSONDecoder(parse_float=_Number, parse_int=_Number, parse_constant=_NonFinite)
+class _Duplicated(dict):
+    """An object that holds a key more than once (``duplicate``): which value is meant cannot
+    be told, so the record is refused (Python's json would silently keep the last)."""
+
+    duplicate = ""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    duplicated = _Duplicated(obj)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            duplicated.duplicate = key
+            break
+        seen.add(key)
+    return duplicated
+
+
+def _duplicate_cause(key: str) -> str:
+    return f'the key "{key}" appears more than once in one object; which value is meant is unclear'
+
+
+_decoder = json.JSONDecoder(
+    parse_float=_Number, parse_int=_Number, parse_constant=_NonFinite, object_pairs_hook=_object
+)
 
 
 class _Refusal(Exception):
@@ -102,6 +130,8 @@ class _Values:
         """Canonical compact JSON for a nested value; the record itself is depth 1."""
         if isinstance(value, dict | list) and depth > self.max_depth:
             raise _Refusal(path, _too_deep(self.max_depth))
+        if isinstance(value, _Duplicated):
+            raise _Refusal(f"{path}.{value.duplicate}", _duplicate_cause(value.duplicate))
         if isinstance(value, dict):
             parts = []
             for k, v in value.items():
@@ -175,6 +205,10 @@ def open_json(
     def to_batch(chunk: list[Record]) -> pa.RecordBatch:
         data: list[list[str | None]] = [[] for _ in columns]
         for where, obj, check, bad_bytes in chunk:
+            if isinstance(obj, _Duplicated):
+                raise ReaderError.at(
+                    name, f'{where}, key "{obj.duplicate}"', _duplicate_cause(obj.duplicate)
+                )
             extra = obj.keys() - columns.keys()
             if extra:
                 raise ReaderError.at(
@@ -336,8 +370,22 @@ def _array_objects(stream: BinaryIO, name: str, settings: FileSettings) -> Itera
         raise ReaderError.at(
             name, where(pos), "expected a JSON array of objects ('[' ...) — is this NDJSON?"
         )
+
+    def end_of_array() -> None:
+        """After the closing ']' only whitespace may follow: anything else is not this array."""
+        nonlocal pos
+        pos += 1
+        if skip_ws():
+            raise ReaderError.at(
+                name,
+                where(pos),
+                f"unexpected text after the closing ']' of the array ({buf[pos : pos + 20]!r}) "
+                "— a JSON file holds one array; is this NDJSON, or was something appended?",
+            )
+
     pos += 1
     if skip_ws() == "]":
+        end_of_array()
         return
     while True:
         skip_ws()
@@ -365,6 +413,7 @@ def _array_objects(stream: BinaryIO, name: str, settings: FileSettings) -> Itera
         yield f"record {record} ({at})", obj, suspect, bad_bytes
         ch = skip_ws()
         if ch == "]":
+            end_of_array()
             return
         if ch != ",":
             found = repr(ch) if ch else "the end of the file"

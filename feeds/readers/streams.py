@@ -181,7 +181,10 @@ DECOMPRESSORS: dict[str, type[DecompressedStream]] = {"gzip": GunzipStream, "bzi
 
 
 def decompressed(stream: BinaryIO, name: str, compression: str) -> BinaryIO:
-    """The decompressed view of ``stream`` for the given compression (none, gzip or bzip2)."""
+    """The decompressed view of ``stream`` for the given compression (none, gzip or bzip2);
+    with none, a stream whose first bytes are gzip's or bzip2's magic is decompressed too."""
+    if compression == "none":
+        compression, stream = sniffed_compression(stream)
     if compression in DECOMPRESSORS:
         return DECOMPRESSORS[compression](stream, name)  # type: ignore[return-value]
     if compression != "none":
@@ -202,3 +205,19 @@ def spool(stream: BinaryIO) -> BinaryIO:
     shutil.copyfileobj(stream, tmp, CHUNK)
     tmp.seek(0)
     return tmp
+
+
+def sniffed_compression(stream: BinaryIO) -> tuple[str, BinaryIO]:
+    """The compression the first bytes say (a gzip or bzip2 file whose name lacks .gz/.bz2; no
+    text, Avro or Parquet file starts so), else none; and the stream, still at its start."""
+    if is_seekable(stream):
+        start = stream.tell()
+        head = read_exactly(stream, 4)
+        stream.seek(start)
+    else:
+        head, stream = peek(stream, 4)
+    if head[:2] == b"\x1f\x8b":
+        return "gzip", stream
+    if head[:3] == b"BZh" and head[3:4].isdigit():
+        return "bzip2", stream
+    return "none", stream

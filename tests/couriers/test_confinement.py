@@ -155,6 +155,31 @@ def test_a_run_never_lands_keys_outside_the_prefix(s3, bucket, s3_credential):
     ]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_file_pattern_lies_outside_the_prefix_names_both(s3, bucket, s3_credential):
+    """Not "no object matches": the pattern can never match under the prefix, so say why."""
+    s3.put_object(Bucket=bucket, Key="other/users.csv", Body=b"id,name\n1,Ann\n")
+    courier = Courier.objects.create(
+        name="Pattern scope",
+        credential=s3_credential,
+        bucket=bucket,
+        prefix="heap/",
+        entities=[
+            {
+                "object/type": "file",
+                "object/file-pattern": "'other/users.csv'",
+                "object/land-as": {"file/tag": "users", "file/content-type": "text/csv"},
+            }
+        ],
+    )
+    run = run_here(courier, mode="all", ingest_only=True)
+    assert run.status == "failed"
+    assert run.error.startswith(
+        "entities[0]: the file pattern other/users.csv is outside this courier's prefix heap/"
+    )
+    assert not LandedFile.objects.filter(courier=courier).exists()
+
+
 def test_saving_a_draft_whose_prefix_moved_away_from_the_reviewed_file(
     analyst_client, s3, bucket, s3_credential
 ):

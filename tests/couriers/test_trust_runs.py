@@ -8,7 +8,7 @@ import pytest
 from couriers.models import Courier, CourierRun
 from couriers.services.runs import courier_run_start
 from demo import dated_key, write_dated_export
-from feeds.models import FeedField
+from feeds.models import Feed, FeedField
 from notifications.models import Notification
 from tests.conftest import wait_until
 from tests.factories import (
@@ -227,3 +227,17 @@ def test_a_file_lacking_a_required_column_fails_the_run_and_changes_nothing(
         "file was not loaded. Nothing was written to the table."
     )
     assert domain_rows(feed) == before
+
+
+def test_a_nul_byte_rejects_its_row_and_the_reject_shows_it(s3, bucket, s3_endpoint):
+    """Postgres text cannot hold NUL: the row is rejected, and the run's reject list (text too)
+    shows the value with the NUL written as \\x00 instead of crashing the run."""
+    put_csv(s3, bucket, DAY, "user_id,name,email,city\n1,Ann,a@x.io,Oslo\n2,B\x00b,b@x.io,Rome\n")
+    feed = csv_feed(bucket)
+    Feed.objects.filter(pk=feed.pk).update(error_threshold=100.0)
+    run = run_here(csv_courier(bucket, s3_endpoint, upserting(feed)), start_date=DAY)
+    assert run.status == CourierRun.Status.SUCCEEDED, run.error
+    assert by_id(feed, "name") == {1: ("Ann",)}
+    reject = run.rejects.get()
+    assert (reject.row, reject.field, reject.value) == (2, "name", "B\\x00b")
+    assert "NUL" in reject.reason

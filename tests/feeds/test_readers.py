@@ -252,6 +252,24 @@ def test_not_gzip_but_labelled_gzip() -> None:
         read_all(b"a,b\n1,2\n", "x.csv.gz", FileSettings("text/csv", compression="gzip"))
 
 
+def test_gzip_without_a_gz_name_is_read_by_its_magic_bytes(tmp_path: Path) -> None:
+    """A run takes its compression from the name; gzip's magic bytes say more than a name."""
+    packed = gzip.compress(SEMICOLON_CSV)
+    settings = FileSettings.from_land_as({"file/separator": ";"}, name="users.csv")
+    assert settings.compression == "none"
+    assert read_all(packed, "users.csv", settings).column("city").to_pylist() == [
+        "Paris", "Lyon", None,
+    ]  # fmt: skip
+    path = tmp_path / "users.csv"
+    path.write_bytes(packed)
+    seekable = CountingFile(path)
+    reader = open_reader(seekable, "users.csv", settings)
+    assert sum(b.num_rows for b in reader.batches()) == 3
+    assert preview(Unseekable(packed), "users.csv", settings).rows[0][1] == "Ann Lee"
+    plain = read_all(b"\x1fid;name\n1;Ann\n", "odd.csv", settings)  # one magic byte only
+    assert plain.column("name").to_pylist() == ["Ann"]
+
+
 def test_empty_file_reads_as_no_rows() -> None:
     assert read_all(b"", "empty.csv", FileSettings("text/csv")).num_rows == 0
 

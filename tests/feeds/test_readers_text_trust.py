@@ -305,3 +305,38 @@ def test_courier_land_as_accepts_the_escape_and_encoding_it_now_carries() -> Non
     assert [p for p in validate_entities([entity]) if p] == []
     entity["object/land-as"]["file/encoding"] = "utf-16"
     assert any("file/encoding: unknown encoding" in p for p in validate_entities([entity]))
+
+
+# --- 8. what the hostile-file corpus found ------------------------------------------------------
+
+
+def test_cr_only_line_ends_are_line_ends() -> None:
+    """Classic Mac files end lines with CR alone: each is a row, as pyarrow and Excel read them."""
+    data = b"id,name\r3,Cyd\r4,Dee\r"
+    table = read_all(data, "mac.csv", CSV)
+    assert table.to_pylist() == [{"id": "3", "name": "Cyd"}, {"id": "4", "name": "Dee"}]
+    settings = infer_settings("mac.csv", data)
+    assert preview(Unseekable(data), "mac.csv", settings).rows == [["3", "Cyd"], ["4", "Dee"]]
+    bad = b"id,name\r3,Cyd\r4,D\xffe\r"
+    assert refusal(bad, "mac.csv", CSV).startswith('mac.csv line 3, field "name": byte 0xff')
+
+
+def test_text_after_the_json_array_is_refused_naming_the_line() -> None:
+    message = refusal(b'[{"id": 3, "name": "Cyd"}]\nxyz\n', "t.json", JSON)
+    assert message.startswith("t.json line 2 col 1: ")
+    assert "after the closing ']'" in message
+    assert refusal(b"[]\n[]\n", "t.json", JSON).startswith("t.json line 2 col 1: ")
+    assert read_all(b'[{"id": 3}]\n \r\n', "t.json", JSON).column("id").to_pylist() == ["3"]
+
+
+def test_a_key_twice_in_one_object_is_refused_naming_line_and_key() -> None:
+    data = b'{"id": 3, "name": "Cyd"}\n{"id": 4, "name": "a", "name": "b"}\n'
+    message = refusal(data, "d.ndjson", NDJSON)
+    assert message.startswith('d.ndjson line 2, key "name": ')
+    assert "more than once" in message
+    nested = b'[{"id": 3, "attrs": {"a": 1, "b": {"c": 1, "c": 2}}}]'
+    message = refusal(nested, "d.json", JSON)
+    assert message.startswith('d.json record 1 (line 1 col 2), key "attrs.b.c": ')
+    settings = infer_settings("d.ndjson", data)
+    with pytest.raises(ReaderError, match='line 2, key "name"'):
+        preview(Unseekable(data), "d.ndjson", settings)

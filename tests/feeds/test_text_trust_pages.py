@@ -3,6 +3,7 @@ or rejected rows naming row and field). Real Postgres, S3 over HTTP."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import uuid
 from decimal import Decimal
@@ -177,6 +178,29 @@ def test_numbers_load_exactly_and_non_finite_values_are_rejected(conn, spec):
     assert "out of range for a float" in rejects[(6, "ratio")]
     assert "stored as 0" in rejects[(9, "ratio")]
     assert str(result.rejects[0]).startswith('n.csv row 3, field big: "NaN" is not a finite')
+
+
+DATES = (FieldSpec("d", "d", "date"), FieldSpec("at", "at", "datetime"))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("spec", [DATES], indirect=True)
+def test_dates_outside_years_1_to_9999_reject_the_row(conn, spec):
+    """Arrow parses year 0; Postgres (and Python) cannot hold it: a rejected row, not a crash."""
+    data = (
+        b"id,d,at\n1,0000-01-01,2024-01-01\n2,2024-01-01,0000-12-31T23:00:00Z\n"
+        b"3,10000-01-01,2024-01-01\n4,2024-02-29,9999-12-31T23:59:59Z\n"
+    )
+    result = load_csv(conn, spec, data)
+    assert stored(conn, spec) == [
+        (4, dt.date(2024, 2, 29), dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC))
+    ]
+    rejects = {(r.row, r.field): r.reason for r in result.rejects}
+    assert rejects == {
+        (1, "d"): "is out of range (years 0001-9999)",
+        (2, "at"): "is out of range (years 0001-9999)",
+        (3, "d"): "is not a date (YYYY-MM-DD)",
+    }
 
 
 @pytest.mark.django_db(transaction=True)

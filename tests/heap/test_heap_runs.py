@@ -10,7 +10,7 @@ from couriers.services.runs import courier_run_start
 from demo import NEW_USER_PROPERTY, expected_tables
 from notifications.models import Notification
 from tests.conftest import wait_until
-from tests.factories import domain_rows
+from tests.factories import domain_rows, run_here
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,3 +121,24 @@ def test_new_columns_are_added_to_the_feed_and_filled_by_reloading(
     assert dumps_loaded(heap_courier) == spec.dump_ids
     assert_tables_equal_ground_truth(feeds, spec)  # now with initial_utm_source
     assert any(r[NEW_USER_PROPERTY] for r in domain_rows(feeds["users"]))
+
+
+def test_a_new_manifest_reusing_a_loaded_dump_id_is_refused_naming_both(
+    s3, heap_courier, heap_export, feeds
+):
+    """Not skipped as "already loaded": the new manifest may list other files, so say so."""
+    assert run_here(heap_courier, mode="all").status == CourierRun.Status.SUCCEEDED
+    loaded = heap_export.manifests[0]
+    again = loaded.replace(".json", "-again.json")
+    body = s3.get_object(Bucket=heap_export.bucket, Key=loaded)["Body"].read()
+    s3.put_object(Bucket=heap_export.bucket, Key=again, Body=body)
+    users = domain_rows(feeds["users"])
+    run = run_here(heap_courier, mode="all")
+    assert run.status == CourierRun.Status.FAILED
+    dump = heap_export.spec.dump_ids[0]
+    assert run.error.startswith(
+        f"Cannot read a Heap manifest: {again} describes dump {dump}, which was loaded from "
+        f"{loaded}"
+    )
+    assert dumps_loaded(heap_courier) == heap_export.spec.dump_ids
+    assert domain_rows(feeds["users"]) == users

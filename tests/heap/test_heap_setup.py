@@ -70,6 +70,16 @@ def test_created_feeds_carry_keys_tags_last_updated_and_stitch(heap_courier):
             ).encode(),
             "is in bucket other, not heap",
         ),
+        (
+            json.dumps(
+                {"dump_id": 1, "tables": [{"name": "users", "columns": [], "files": []}]}
+            ).encode(),
+            r"tables\[0\] \(users\): lists no columns",
+        ),
+        (
+            json.dumps({"dump_id": 1, "tables": [{"name": "users", "files": []}]}).encode(),
+            r"tables\[0\] \(users\): lists no columns",
+        ),
     ],
 )
 def test_a_bad_manifest_is_named_with_its_problem(doc, problem):
