@@ -104,15 +104,19 @@ def land_object(
     return landed
 
 
-def archive_members(open_object, obj: S3File, contents: dict) -> list[tuple[str, dict]]:
-    """(member, land-as) pairs for an archive entity: names or wildcards in archive/contents."""
+def archive_members(
+    open_object, obj: S3File, contents: dict
+) -> tuple[list[tuple[str, dict]], list[str]]:
+    """(member, land-as) pairs for an archive entity (names or wildcards in archive/contents),
+    and the names and wildcards no member matched."""
     members = list_archive_members(open_object(obj.key), obj.key)
-    chosen = []
+    chosen, unmatched = [], []
     for wanted, spec in contents.items():
-        for member in members:
-            if member == wanted or fnmatch.fnmatchcase(member, wanted):
-                chosen.append((member, spec.get("subobject/land-as", {})))
-    return chosen
+        hits = [m for m in members if m == wanted or fnmatch.fnmatchcase(m, wanted)]
+        chosen += [(member, spec.get("subobject/land-as", {})) for member in hits]
+        if not hits:
+            unmatched.append(wanted)
+    return chosen, unmatched
 
 
 def land_reviewed_file(

@@ -149,9 +149,18 @@ def land_files(run: CourierRun) -> tuple[list[LandedFile], list[str]]:
             if entity.get("object/type") == "archive":
                 opener = lambda key: RangedFile(client, courier.bucket, key)  # noqa: E731
                 try:
-                    parts = archive_members(opener, obj, entity.get("archive/contents", {}))
+                    parts, lacking = archive_members(
+                        opener, obj, entity.get("archive/contents", {})
+                    )
                 except ReaderError as exc:  # refused archive (limits, unsafe members)
                     raise RunFailed(f"{exc}. Nothing was loaded.") from None
+                for wanted in lacking:
+                    miss = f'{obj.key} holds no member "{wanted}"'
+                    if entity.get("archive/skip-missing-contents") or run.skip_missing:
+                        skipped.append(f"Skipped missing archive member: {miss}")
+                        run_event(run, skipped[-1], RunEvent.Level.WARNING)
+                    else:
+                        missing_required.append(f"entities[{index}]: {miss}")
             else:
                 parts = [("", entity.get("object/land-as", {}))]
             for member, land_as in parts:
