@@ -188,6 +188,8 @@ SOURCES_WAIT_RETRY_SECONDS = int(env("SOURCES_WAIT_RETRY_SECONDS", "60") or 60)
 SOURCES_RUN_STALE_SECONDS = int(env("SOURCES_RUN_STALE_SECONDS", "30") or 30)
 # Run events, rejected rows and notifications of runs finished this long ago are pruned.
 SOURCES_RETENTION_DAYS = int(env("SOURCES_RETENTION_DAYS", "90") or 90)
+# A load waits this long for another load of the same table to finish, then gives up.
+SOURCES_LOAD_LOCK_WAIT_SECONDS = float(env("SOURCES_LOAD_LOCK_WAIT_SECONDS", "900") or 900)
 # Reader limits (feeds/readers/settings.py): a file past one is refused, naming the setting.
 SOURCES_MAX_JSON_DEPTH = int(env("SOURCES_MAX_JSON_DEPTH", "64") or 64)
 SOURCES_MAX_QUOTED_VALUE_BYTES = int(

@@ -219,6 +219,29 @@ def _load_once(
     def on_progress(rows: int) -> None:
         run_heartbeat(run, rows_done=rows_before + rows, files_done=files_before + opened[0])
 
+    waiting_said: list[str] = []
+
+    def on_lock_wait(seconds: float) -> None:
+        """Another load holds the table: say who, keep listening for Stop, give up in time."""
+        holder = _table_holder(run, feed)
+        if not waiting_said:
+            waiting_said.append(holder)
+            run_event(run, f"Waiting for {holder} to finish loading {feed.table_name}")
+        if should_stop():
+            raise LoadStopped(stopped_message([]), LoadResult())
+        limit = settings.SOURCES_LOAD_LOCK_WAIT_SECONDS
+        if seconds > limit:
+            message = (
+                f"{feed.table_name}: {holder} kept loading this table for more than "
+                f"{limit:g} s (setting SOURCES_LOAD_LOCK_WAIT_SECONDS); nothing was written. "
+                "Run the courier again once it has finished."
+            )
+            _record_load(run_load, LoadResult(), RunLoad.Status.FAILED, message)
+            raise RunFailed(message)
+
+    def on_committing() -> None:
+        RunLoad.objects.filter(pk=run_load.pk).update(status=RunLoad.Status.COMMITTING)
+
     try:
         with domain_connection() as conn, conn.transaction():
             # The loader's transaction nests in this one (a savepoint); the ledger row commits
@@ -231,6 +254,8 @@ def _load_once(
                 should_stop=should_stop,
                 on_progress=on_progress,
                 keep_when_empty=True,
+                on_lock_wait=on_lock_wait,
+                on_committing=on_committing,
             )
             if not result.kept:
                 load_ledger_record(
@@ -250,6 +275,19 @@ def _load_once(
     except ReaderError as exc:
         _record_load(run_load, LoadResult(), RunLoad.Status.FAILED, str(exc))
         raise RunFailed(f"{feed.table_name}: {exc}. Nothing was written to the table.") from None
+
+
+def _table_holder(run: CourierRun, feed: Feed) -> str:
+    """Who is loading the feed's table besides this run, in words ("run 46")."""
+    other = (
+        RunLoad.objects.filter(
+            feed=feed, status__in=[RunLoad.Status.LOADING, RunLoad.Status.COMMITTING]
+        )
+        .exclude(run=run)
+        .order_by("-pk")
+        .first()
+    )
+    return f"run {other.run_id}" if other else "another load"
 
 
 def open_landed(

@@ -167,6 +167,8 @@ class RunLoad(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Nothing new"
+        # Every row is in and the load is committing: too late to stop it.
+        COMMITTING = "committing", "Committing"
         # Its worker died mid-load: the load was rolled back (the ledger says so).
         INTERRUPTED = "interrupted", "Interrupted"
 

@@ -240,6 +240,7 @@ def apply_load_operations(run: CourierRun, landed: list[LandedFile]) -> list[str
                 f"{feed.table_name}: {result.rejected} row{'s' * (result.rejected != 1)} rejected "
                 "(see the run's error log)"
             )
+    _check_stop(run)  # a Stop that came while the last load committed ends the run Stopped
     return warnings
 
 

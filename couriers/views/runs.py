@@ -9,7 +9,7 @@ from amperity_sources.csv_safe import SafeWriter
 
 from ..charts import run_history_chart
 from ..forms_run import RunCourierForm
-from ..models import Courier, CourierRun
+from ..models import Courier, CourierRun, RunLoad
 from ..run_impact import run_impact
 from ..services.dispatch import QUEUE_DOWN, run_dispatch_pending
 from ..services.runs import CourierBusy, RunRequestError, courier_run_start, courier_run_stop
@@ -59,7 +59,20 @@ def run_detail(request, pk: int):
 def run_stop(request, pk: int):
     run = get_object_or_404(CourierRun, pk=pk)
     if courier_run_stop(run=run):
-        messages.info(request, "Stopping: the load in progress is rolled back.")
+        committing = run.loads.filter(status=RunLoad.Status.COMMITTING).select_related("feed")
+        if committing:
+            tables = ", ".join(load.feed.table_name for load in committing)
+            messages.info(
+                request,
+                f"Too late to stop the load of {tables}: it is committing and keeps its new "
+                "rows. The run stops once it is committed.",
+            )
+        else:
+            messages.info(
+                request,
+                "Stopping: the load in progress is rolled back; tables the run already "
+                "loaded keep their new rows.",
+            )
     else:
         messages.warning(
             request, f"Run {run.pk} is {run.get_status_display().lower()}: nothing to stop."

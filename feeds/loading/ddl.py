@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -27,11 +28,29 @@ def qualified(schema: str, table: str) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
 
 
-def lock_table_name(conn: psycopg.Connection, schema: str, table: str) -> None:
-    """Serialise DDL and loads of one table (transaction-scoped advisory lock)."""
-    conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 7091))", (f"{schema}\x1f{table}",)
-    )
+LOCK_POLL_SECONDS = 1.0
+
+
+def lock_table_name(
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    on_wait: Callable[[float], None] | None = None,
+) -> None:
+    """Serialise DDL and loads of one table (transaction-scoped advisory lock).
+
+    With ``on_wait``, the lock is tried instead of waited for: while another load holds it,
+    ``on_wait(seconds waited)`` is called about every second (it may say so, or raise)."""
+    key = (f"{schema}\x1f{table}",)
+    if on_wait is None:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7091))", key)
+        return
+    started = time.monotonic()
+    while not fetch_row(conn, "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 7091))", key)[
+        0
+    ]:
+        on_wait(time.monotonic() - started)
+        time.sleep(LOCK_POLL_SECONDS)
 
 
 def existing_columns(conn: psycopg.Connection, schema: str, table: str) -> dict[str, str] | None:
@@ -64,7 +83,11 @@ def _column_defs(spec: TableSpec) -> list[tuple[str, str]]:
     return cols
 
 
-def ensure_table(conn: psycopg.Connection, spec: TableSpec) -> list[str]:
+def ensure_table(
+    conn: psycopg.Connection,
+    spec: TableSpec,
+    on_lock_wait: Callable[[float], None] | None = None,
+) -> list[str]:
     """Create the schema and table if missing, add new columns, change changed types.
 
     Columns no longer in the spec are kept (their data is not thrown away). Returns a
@@ -74,7 +97,7 @@ def ensure_table(conn: psycopg.Connection, spec: TableSpec) -> list[str]:
     target = qualified(spec.schema, spec.table)
     changes: list[str] = []
     with conn.transaction():
-        lock_table_name(conn, spec.schema, spec.table)
+        lock_table_name(conn, spec.schema, spec.table, on_lock_wait)
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(spec.schema)))
         columns = existing_columns(conn, spec.schema, spec.table)
         if columns is None:

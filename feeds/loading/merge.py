@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import psycopg
@@ -88,15 +89,21 @@ def load(
     should_stop: Callable[[], bool] = _never,
     on_progress: Callable[[int], None] | None = None,
     keep_when_empty: bool = False,
+    on_lock_wait: Callable[[float], None] | None = None,
+    on_committing: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Upsert the files' rows into the spec's table; see the module docstring.
 
     With ``keep_when_empty``, a truncate-and-load whose files hold no rows at all changes
-    nothing (result.kept is True): an empty export must not empty a table by accident."""
+    nothing (result.kept is True): an empty export must not empty a table by accident.
+    ``on_lock_wait(seconds)`` is called while another load holds the table (it may raise to
+    give up); ``on_committing()`` once every row is in, after the last stop check: from then on
+    the load commits (or fails), it no longer stops."""
     spec.validate()
     result = LoadResult()
+    hooks = _Hooks(should_stop, on_progress, on_lock_wait, on_committing)
     try:
-        _load(conn, spec, files, result, truncate, should_stop, on_progress, keep_when_empty)
+        _load(conn, spec, files, result, truncate, hooks, keep_when_empty)
     except _KeepTable:
         result.table_changes, result.kept = [], True
     return result
@@ -106,16 +113,23 @@ class _KeepTable(Exception):
     """Rolls the load's transaction back: a truncate-and-load read no rows."""
 
 
+class _Hooks(NamedTuple):
+    should_stop: Callable[[], bool]
+    on_progress: Callable[[int], None] | None
+    on_lock_wait: Callable[[float], None] | None
+    on_committing: Callable[[], None] | None
+
+
 def _load(
     conn: psycopg.Connection,
     spec: TableSpec,
     files: Iterable[SourceFile],
     result: LoadResult,
     truncate: bool,
-    should_stop: Callable[[], bool],
-    on_progress: Callable[[int], None] | None,
+    hooks: _Hooks,
     keep_when_empty: bool,
 ) -> None:
+    should_stop, on_progress = hooks.should_stop, hooks.on_progress
     plans = [
         ColumnPlan(field=f, index=i, key=f.name in spec.primary_key, target=f.arrow_type())
         for i, f in enumerate(spec.fields)
@@ -125,9 +139,11 @@ def _load(
         _check(spec, result, should_stop)
         if truncate and keep_when_empty and result.rows_read == 0:
             raise _KeepTable
+        if hooks.on_committing is not None:
+            hooks.on_committing()
 
     with conn.transaction():
-        result.table_changes = ensure_table(conn, spec)
+        result.table_changes = ensure_table(conn, spec, hooks.on_lock_wait)
         lock_table_name(conn, spec.schema, spec.table)
         for setting in SESSION_SETTINGS:
             conn.execute(sql.SQL("SET LOCAL " + setting))
@@ -168,7 +184,7 @@ def _load(
             conn.execute(sql.SQL("TRUNCATE {}").format(qualified(spec.schema, spec.table)))
             _merge(conn, spec, plans, stage, result, staged=staged, truncate=True)
         else:
-            staged = _upsert_in_groups(conn, spec, plans, stage, reader, files)
+            staged = _upsert_in_groups(conn, spec, plans, stage, reader, files, check)
             copied = time.perf_counter()
         conn.execute(sql.SQL("DROP TABLE {}").format(stage))
         _log_timing(spec, "merge", started, copied, staged)
@@ -181,6 +197,7 @@ def _upsert_in_groups(
     stage: sql.Identifier,
     reader: _Reader,
     files: Iterable[SourceFile],
+    check: Callable[[], None],
 ) -> int:
     """Stage and merge the files; consecutive files lacking the same columns form one group,
     merged with an UPDATE of the columns they have, so a column a file lacks keeps its stored
@@ -198,7 +215,7 @@ def _upsert_in_groups(
         copied = reader.copy_into(conn, stage, tables)
         in_group += copied
         total += copied
-    _check(spec, reader.result, reader.should_stop)  # before the last (often only) merge
+    check()  # before the last (often only) merge
     if in_group:
         _merge(conn, spec, plans, stage, reader.result, staged=in_group, absent=group_absent)
     return total
