@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from psycopg.types.string import TextLoader
 
 from amperity_sources.csv_safe import is_text_type, safe_copy_csv
 from amperity_sources.db import domain_connection
@@ -104,6 +105,8 @@ def explorer_page(feed: Feed, *, after: str | None, before: str | None, **query)
     """One page of the table, with what the page says about it (raises ExplorerError)."""
     schema, table = settings.DOMAIN_SCHEMA, feed.table_name
     with domain_connection(autocommit=True) as conn:
+        # jsonb as Postgres writes it: every digit kept (2.50 stays 2.50, not a Python float)
+        conn.adapters.register_loader("jsonb", TextLoader)
         page = explorer.fetch_page(conn, schema, table, after=after, before=before, **query)
         rows, estimated = explorer.row_count(conn, schema, table)
         # Sorting a big table by a column without an index sorts it all for every page.

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from feeds import explorer
 from feeds.forms import ExplorerFilterForm
 from feeds.models import SortIndexBuild
+from feeds.readers.canonical_json import value_text
 from feeds.selectors import (
     explorer_columns,
     explorer_csv,
@@ -26,6 +27,12 @@ from feeds.tasks import build_sort_index
 
 def explorer_index(request):
     return render(request, "feeds/explorer.html", {"tables": explorer_tables()})
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, bytes | memoryview | dict | list):
+        return value_text(value)
+    return value
 
 
 def _filters(data: dict) -> list[explorer.Filter]:
@@ -77,6 +84,8 @@ def explorer_table(request, pk: str):
         context["error"] = str(exc)
         return render(request, "feeds/table.html", context, status=400)
     page, rows, estimated = table_page.page, table_page.rows, table_page.estimated
+    # bytea as hex and jsonb as canonical JSON, the way the review page shows them.
+    page.rows = [tuple(_shown(v) for v in row) for row in page.rows]
     if explorer.PK in page.columns:  # a compound key's parts are joined by U+001F: show them
         i = page.columns.index(explorer.PK)
         page.rows = [(*r[:i], (r[i] or "").replace("\x1f", " · "), *r[i + 1 :]) for r in page.rows]

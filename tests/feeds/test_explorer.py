@@ -151,3 +151,35 @@ def test_csv_download_streams_the_filtered_rows(analyst_client, feed):
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 40 and rows[0]["id"] == "3" and rows[0]["city"] == "Boston"
     assert set(rows[0]) >= {"id", "city", "amount", "_pk", "_updated", "_loaded_at"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bytes_and_json_columns_show_as_hex_and_json(analyst_client):
+    source = DataSource.objects.create(name=f"X{uuid.uuid4().hex[:8]}")
+    typed = Feed.objects.create(data_source=source, name="Typed")
+    fields = [
+        {"incoming": "id", "type": "integer"},
+        {"incoming": "raw", "type": "bytes"},
+        {"incoming": "doc", "type": "json"},
+    ]
+    feed_update_fields(feed=typed, fields=fields, primary_key=["id"])
+    feed_activate(feed=typed)
+    try:
+        with domain_connection(autocommit=True) as conn:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {}.{} (id, raw, doc, _pk) VALUES (1, %s, %s::jsonb, '1')"
+                ).format(sql.Identifier(SCHEMA), sql.Identifier(typed.table_name)),
+                (b"\x00\xff", '{"a": [1, 2.50]}'),
+            )
+        page = analyst_client.get(reverse("feeds:table", args=[typed.pk])).content.decode()
+        assert "<td>00ff</td>" in page.replace(" ", "")
+        assert "{&quot;a&quot;:[1,2.50]}" in page.replace(" ", "")
+        assert "b&#x27;" not in page
+    finally:
+        with domain_connection(autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP TABLE IF EXISTS {}.{}").format(
+                    sql.Identifier(SCHEMA), sql.Identifier(typed.table_name)
+                )
+            )
