@@ -10,18 +10,11 @@ import pytest
 from psycopg import sql
 
 import feeds.loading.merge as merge
-from amperity_sources.db import domain_connection
 from feeds.loader import PK_SEPARATOR, FieldSpec, SourceFile, TableSpec, drop_table, load
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SCHEMA = "domain_test"
-
-
-@pytest.fixture
-def conn():
-    with domain_connection(autocommit=True) as c:
-        yield c
 
 
 def make_spec(last_updated=None, fields=None, key=("user_id",)):

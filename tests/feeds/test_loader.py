@@ -33,12 +33,6 @@ SCHEMA = "domain_test"
 
 
 @pytest.fixture
-def conn():
-    with domain_connection(autocommit=True) as c:
-        yield c
-
-
-@pytest.fixture
 def users(conn):
     spec = TableSpec(
         schema=SCHEMA,

@@ -17,19 +17,12 @@ import pytest
 from psycopg import sql
 
 import feeds.loading.merge as merge
-from amperity_sources.db import domain_connection
 from feeds.loader import FieldSpec, LoadRejected, SourceFile, TableSpec, drop_table, load
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SCHEMA = "domain_test"
 DAY1, DAY2, DAY3 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)
-
-
-@pytest.fixture
-def conn():
-    with domain_connection(autocommit=True) as c:
-        yield c
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from psycopg import sql
 
-from amperity_sources.db import domain_connection
 from couriers.models import Courier
 from feeds.inference import infer_fields
 from feeds.loader import FieldSpec, LoadRejected, SourceFile, TableSpec, drop_table, load
@@ -100,12 +99,6 @@ def test_review_and_add_feed_show_renamed_header_names(analyst_client, s3, bucke
 
 
 # --- loads: exact values, or rejected rows with row and field ------------------------------------
-
-
-@pytest.fixture
-def conn():
-    with domain_connection(autocommit=True) as c:
-        yield c
 
 
 def table(*fields: FieldSpec, threshold: float = 100) -> TableSpec:

@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 from psycopg import errors, sql
 
-from amperity_sources.db import domain_connection
 from feeds.inference import infer_field
 from feeds.loader import (
     FieldSpec,
@@ -32,12 +31,6 @@ from tests.feeds.test_avro_integrity import BIG, FLAT, TYPED, TYPED_ROW, avro
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SCHEMA = "domain_test"
-
-
-@pytest.fixture
-def conn():
-    with domain_connection(autocommit=True) as c:
-        yield c
 
 
 @pytest.fixture
