@@ -8,7 +8,6 @@ happened (RunLoad, rejected rows, LoadedObject). RunFailed and RunStopped end th
 from __future__ import annotations
 
 import time
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -58,14 +57,14 @@ def stopped_message(loaded: list[str]) -> str:
     )
 
 
-_RUN_CLIENTS: weakref.WeakKeyDictionary[CourierRun, Any] = weakref.WeakKeyDictionary()
-
-
 def run_s3_client(run: CourierRun) -> Any:
-    """One S3 client per run: building one (session, endpoint resolution) costs most of a second."""
-    if run not in _RUN_CLIENTS:
-        _RUN_CLIENTS[run] = s3_client(run.courier.credential)
-    return _RUN_CLIENTS[run]
+    """One S3 client per run: building one (session, endpoint resolution) costs most of a second.
+    Kept on the run object (which may be unsaved: the Run dialog's impact panel)."""
+    client = getattr(run, "_s3_client", None)
+    if client is None:
+        client = s3_client(run.courier.credential)
+        setattr(run, "_s3_client", client)  # noqa: B010 - not a model field
+    return client
 
 
 @dataclass
