@@ -182,9 +182,14 @@ def _load_warnings(run, feed: Feed, result: LoadResult, truncate: bool) -> list[
                 f"{feed.table_name}: the files hold no rows; the table was kept ({rows}) rather "
                 "than emptied. To empty it, use Truncate on the feed."
             )
+    what = "left empty (the table was reloaded)" if truncate else "kept their stored values"
+    by_columns: dict[tuple[str, ...], list[str]] = {}  # one line per set of missing columns
     for name, fields in result.absent_columns.items():
-        what = "left empty (the table was reloaded)" if truncate else "kept their stored values"
-        warnings.append(f"{feed.table_name}: {name} lacks {', '.join(fields)}: {what}")
+        by_columns.setdefault(tuple(fields), []).append(name)
+    for columns, names in by_columns.items():
+        who = names[0] if len(names) == 1 else f"{len(names)} files ({names[0]}, …)"
+        verb = "lacks" if len(names) == 1 else "lack"
+        warnings.append(f"{feed.table_name}: {who} {verb} {', '.join(columns)}: {what}")
     for warning in warnings:
         run_event(run, warning, RunEvent.Level.WARNING)
     return warnings

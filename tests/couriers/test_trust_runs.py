@@ -241,3 +241,17 @@ def test_a_nul_byte_rejects_its_row_and_the_reject_shows_it(s3, bucket, s3_endpo
     reject = run.rejects.get()
     assert (reject.row, reject.field, reject.value) == (2, "name", "B\\x00b")
     assert "NUL" in reject.reason
+
+
+def test_files_lacking_the_same_columns_are_reported_in_one_line(s3, bucket, s3_endpoint):
+    feed = csv_feed(bucket)
+    courier = csv_courier(bucket, s3_endpoint, upserting(feed))
+    days = [date(2024, 3, d) for d in (1, 2, 3)]
+    for day in days:
+        put_csv(s3, bucket, day, f"user_id,name\n{day.day},N{day.day}\n")
+    run = run_here(courier, mode="period", start_date=days[0], end_date=date(2024, 3, 4))
+    assert run.status == CourierRun.Status.SUCCEEDED, run.error
+    assert run.error == (
+        f"{feed.table_name}: 3 files (crm/users-2024-03-01.csv, …) lack email, city: "
+        "kept their stored values"
+    )
