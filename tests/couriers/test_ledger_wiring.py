@@ -39,17 +39,20 @@ def test_a_feed_committed_before_the_worker_died_is_not_loaded_again(
     s3.create_bucket(Bucket=bucket)
     summary = write_dated_export(s3, bucket, DAYS, rows=2000, seed=23, tables=("users",))
     expected = expected_tables(summary.spec, ["users"])["users"]
-    first, second = (
+    feeds = [
         make_feed("Heap", f"Users {n} {uuid.uuid4().hex[:6]}", USERS_FIELDS, ["user_id"],
                   last_updated="last_modified")
-        for n in ("first", "second")
-    )  # fmt: skip
+        for n in ("A", "B")
+    ]  # fmt: skip
+    # Load operations are stored as jsonb, whose keys (feed ids, all of one length) come back
+    # in byte order: that is the order the feeds load in.
+    first, second = sorted(feeds, key=lambda f: f.pk.encode())
     with FaultProxy(s3_endpoint) as proxy:
         courier = users_courier(bucket, proxy.url, load_operations={
             first.pk: [{"type": "truncate"}, {"type": "load", "file": "users"}],
             second.pk: [{"type": "load", "file": "users"}],
         })  # fmt: skip
-        proxy.delay = 0.5
+        proxy.delay = 1.0  # every S3 request: the second feed's load stays in progress a while
         queue = f"doomed-{uuid.uuid4().hex[:6]}"
         worker = start_own_worker(tmp_path, queue)
         try:
@@ -60,7 +63,7 @@ def test_a_feed_committed_before_the_worker_died_is_not_loaded_again(
                 lambda: LoadLedger.objects.filter(run=run, feed=first).exists()
                 and RunLoad.objects.filter(run=run, feed=second,
                                            status=RunLoad.Status.LOADING).exists(),
-                timeout=60, interval=0.05, message="the first feed never committed",
+                timeout=120, interval=0.05, message="the first feed never committed",
             )  # fmt: skip
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(10)
