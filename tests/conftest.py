@@ -81,28 +81,36 @@ def _test_database_url() -> str:
     return f"postgresql://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real `celery worker` process, connected to the test database and broker."""
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = dict(
-        os.environ,
-        DATABASE_URL=_test_database_url(),
-        PYTHONUNBUFFERED="1",
-        SOURCES_WAIT_RETRY_SECONDS="2",  # runs waiting for late files look again quickly
-    )
+def spawn_worker(
+    log: Path, *celery_args: str, new_session: bool = False, **env: str
+) -> subprocess.Popen:
+    """A real `celery worker` process on the test database, started and ready (its output in
+    ``log``). ``new_session``: its own process group, so a test can SIGKILL all of it."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "amperity_sources", "worker",
-         "-l", "info", "--concurrency", "2", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "celery", "-A", "amperity_sources", "worker", "-l", "info",
+         *celery_args],
+        cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        env=dict(os.environ, DATABASE_URL=_test_database_url(), PYTHONUNBUFFERED="1", **env),
+        start_new_session=new_session,
     )  # fmt: skip
     deadline = time.monotonic() + 60
-    while b"ready." not in log.read_bytes():
+    while b" ready." not in log.read_bytes():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"celery worker did not start:\n{log.read_text()[-4000:]}")
-        time.sleep(0.3)
-    process.log_path = log
+        time.sleep(0.2)
+    process.log_path = log  # type: ignore[attr-defined]
+    return process
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The session's shared worker, connected to the test database and broker."""
+    process = spawn_worker(
+        tmp_path_factory.mktemp("worker") / "worker.log",
+        "--concurrency", "2", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
+        SOURCES_WAIT_RETRY_SECONDS="2",  # runs waiting for late files look again quickly
+    )  # fmt: skip
     yield process
     process.terminate()
     try:

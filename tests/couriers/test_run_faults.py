@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -36,7 +35,7 @@ from couriers.services.runs import (
 from couriers.tasks import execute_run
 from credentials.errors import describe_s3_error
 from demo import dated_key, expected_tables, make_s3_client, write_dated_export
-from tests.conftest import ROOT, _test_database_url, wait_until
+from tests.conftest import spawn_worker, wait_until
 from tests.factories import (
     USERS_FIELDS,
     domain_rows,
@@ -85,21 +84,11 @@ def assert_ground_truth(feed, expected: dict) -> None:
 def start_own_worker(tmp_path, queue: str) -> subprocess.Popen:
     """A worker of our own (one process: -P solo) on its own queue, so we can SIGKILL it
     without touching the session's shared worker."""
-    log = tmp_path / "killed-worker.log"
-    env = dict(os.environ, DATABASE_URL=_test_database_url(), PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "amperity_sources", "worker", "-l", "info",
-         "-P", "solo", "-Q", queue, "-n", f"doomed-{uuid.uuid4().hex[:6]}@%h"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
+    return spawn_worker(
+        tmp_path / "killed-worker.log",
+        "-P", "solo", "-Q", queue, "-n", f"doomed-{uuid.uuid4().hex[:6]}@%h",
+        new_session=True,
     )  # fmt: skip
-    wait_until(
-        lambda: b"ready." in log.read_bytes() or process.poll() is not None,
-        timeout=60,
-        interval=0.2,
-    )
-    assert process.poll() is None, log.read_text()[-3000:]
-    return process
 
 
 @pytest.mark.worker

@@ -6,9 +6,7 @@ stop and restart them without touching the session's."""
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
-import sys
 import time
 import uuid
 from datetime import date, timedelta
@@ -49,7 +47,7 @@ from couriers.services.runs import (
 from demo import expected_tables, write_dated_export
 from feeds.loader import LoadResult
 from notifications.models import Notification
-from tests.conftest import ROOT, _test_database_url, wait_until
+from tests.conftest import spawn_worker, wait_until
 from tests.factories import USERS_FIELDS, domain_rows, make_feed, run_finished, users_courier
 from tests.s3_faults import FaultProxy
 
@@ -104,16 +102,9 @@ def own_redis(tmp_path):
 def start_worker(tmp_path, redis_url: str) -> tuple[subprocess.Popen, object]:
     """A prefork worker as the launcher starts it (two processes), on our own broker."""
     log = tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log"
-    env = dict(os.environ, DATABASE_URL=_test_database_url(), REDIS_URL=redis_url,
-               PYTHONUNBUFFERED="1")  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "amperity_sources", "worker", "-l", "info",
-         "--concurrency", "2", "-n", f"own-{uuid.uuid4().hex[:6]}@%h"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    wait_until(lambda: b" ready." in log.read_bytes() or process.poll() is not None,
-               timeout=60, interval=0.2)  # fmt: skip
-    assert process.poll() is None, log.read_text()[-3000:]
+    process = spawn_worker(
+        log, "--concurrency", "2", "-n", f"own-{uuid.uuid4().hex[:6]}@%h", REDIS_URL=redis_url
+    )
     return process, log
 
 
